@@ -1,0 +1,1 @@
+"""The JSON API for partner agencies: bearer tokens with scopes."""

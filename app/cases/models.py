@@ -1,0 +1,107 @@
+"""The service catalogue, cases and the case timeline (the immutable record of what happened)."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.clock import now_utc
+from app.core.types import UTCDateTime
+from app.extensions import db
+from app.orgs.models import OrgUnit, Tier, User, _enum
+
+
+class Family(enum.StrEnum):
+    REGISTRATION = "registration"
+    ENFORCEMENT = "enforcement"
+    MARKET = "market"
+    COMMON = "common"
+
+
+class CaseStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUSPENDED = "suspended"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+
+class EventKind(enum.StrEnum):
+    SUBMITTED = "submitted"
+    TASK_COMPLETED = "task_completed"
+    SENT_BACK = "sent_back"
+    CLAIMED = "claimed"
+    UNCLAIMED = "unclaimed"
+    REASSIGNED = "reassigned"
+    TIMER_FIRED = "timer_fired"
+    MESSAGE_RECEIVED = "message_received"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    WITHDRAWN = "withdrawn"
+    COMPLETED = "completed"
+
+
+class Service(db.Model):
+    """A catalogue entry: which process runs it, its time limits and which tier accepts it."""
+
+    __tablename__ = "service"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    family: Mapped[Family] = mapped_column(_enum(Family))
+    process_id: Mapped[str] = mapped_column(String(64))
+    statutory_days: Mapped[int]  # working days allowed by law
+    committed_days: Mapped[int]  # working days the bureau promises (承诺时限)
+    accepting_tier: Mapped[Tier] = mapped_column(_enum(Tier))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Case(db.Model):
+    __tablename__ = "case_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(32), unique=True)
+    service_code: Mapped[str] = mapped_column(ForeignKey("service.code"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.RUNNING, index=True)
+    # The applicant's personal data as submitted; shown only to those who may see the case, and logged.
+    applicant_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_estimated: Mapped[bool] = mapped_column(default=False)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(64), default="")
+
+    service: Mapped[Service] = relationship()
+    jurisdiction: Mapped[OrgUnit] = relationship()
+    applicant: Mapped[User | None] = relationship()
+    events: Mapped[list["CaseEvent"]] = relationship(back_populates="case", order_by="CaseEvent.id")
+
+    def __repr__(self) -> str:
+        return f"<Case {self.case_no}>"
+
+
+class CaseEvent(db.Model):
+    """One line of the case timeline. Rows are only ever added."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case_id_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    task_bpmn_id: Mapped[str] = mapped_column(String(64), default="")
+    task_name: Mapped[str] = mapped_column(String(200), default="")
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+    org_unit: Mapped[OrgUnit | None] = relationship()

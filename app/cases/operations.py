@@ -1,0 +1,52 @@
+"""Opening cases: numbering, deadlines, and starting the service's process."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.cases.models import Case, Service
+from app.core.clock import now_utc
+from app.core.deadlines import deadline_after
+from app.engine import runtime
+from app.engine.definitions import latest_definition
+from app.engine.errors import EngineError
+from app.extensions import db
+from app.orgs.models import OrgUnit, Tier, User
+from forms.common import DemoApplicationForm
+
+DEMO_SERVICE = "demo_review"
+
+__all__ = ["DemoApplicationForm", "open_case", "submit_demo_application", "township_choices"]
+
+
+def township_choices() -> list[tuple[int, str]]:
+    units = db.session.scalars(select(OrgUnit).where(OrgUnit.tier == Tier.TOWNSHIP).order_by(OrgUnit.code)).all()
+    return [(u.id, f"{u.parent.name} {u.name}") for u in units]
+
+
+def open_case(service: Service, jurisdiction: OrgUnit, title: str, data: dict, *, applicant: User | None,
+              actor_id: int | None, applicant_data: dict | None = None) -> Case:
+    """Create the case, fix its committed deadline and start the service's current process version."""
+    definition = latest_definition(service.process_id)
+    if definition is None or not service.active:
+        raise EngineError(_l("This service is not available at the moment."))
+    now = now_utc()
+    deadline = deadline_after(service.committed_days, now)
+    case = Case(case_no="", service_code=service.code, title=title, jurisdiction=jurisdiction,
+                jurisdiction_id=jurisdiction.id, applicant=applicant, submitted_at=now, due_at=deadline.due_at,
+                due_estimated=deadline.estimated, applicant_data=applicant_data or {})
+    db.session.add(case)
+    db.session.flush()
+    # Office code, year and a serial unique across the system: readable on the phone and on paper.
+    case.case_no = f"{jurisdiction.code[:6]}-{now.year}-{case.id:07d}"
+    runtime.start(case, definition, data, actor_id)
+    return case
+
+
+def submit_demo_application(applicant: User, form_data: dict) -> Case:
+    service = db.session.get(Service, DEMO_SERVICE)
+    township = db.session.get(OrgUnit, form_data["township"])
+    if service is None or township is None or township.tier != Tier.TOWNSHIP:
+        raise EngineError(_l("Choose a township or street from the list."))
+    return open_case(service, township, form_data["title"].strip(), {"area_m2": float(form_data["area_m2"])},
+                     applicant=applicant, actor_id=applicant.id,
+                     applicant_data={"name": applicant.display_name, "id_number": applicant.id_number or ""})

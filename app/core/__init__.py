@@ -1,0 +1,1 @@
+"""Shared foundations: UTC time and the clock, column types, the working-day calendar, identifiers, audit."""

@@ -1,0 +1,40 @@
+"""Models of app/core: the hash-chained audit log and the admin-entered holiday schedules."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.clock import now_utc
+from app.core.types import UTCDateTime
+from app.extensions import db
+
+
+class AuditEntry(db.Model):
+    """One append-only audit record; `entry_hash` covers its content and the previous entry's hash."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class HolidaySchedule(db.Model):
+    """A year's published holiday and make-up-workday schedule, entered by an admin (国务院办公厅通知)."""
+
+    __tablename__ = "holiday_schedule"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holidays: Mapped[list] = mapped_column(JSON)  # ISO dates
+    workdays: Mapped[list] = mapped_column(JSON)  # ISO dates
+    source: Mapped[str] = mapped_column(Text, default="")
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -1,0 +1,115 @@
+"""Demo organisation, people and a few running cases for `make run` and the browser tests."""
+
+from sqlalchemy import select
+
+from app.cases.models import Case, Family, Service
+from app.extensions import db
+from app.orgs.models import IdType, OrgUnit, Role, RoleAssignment, Tier, User, UserKind
+from app.orgs.passwords import hash_password
+
+DEMO_PASSWORD = "Demo-2026!"
+
+CITY = ("220100", "长春市", "Changchun")
+COUNTIES = [
+    ("220102", "南关区", "Nanguan District"), ("220103", "宽城区", "Kuancheng District"),
+    ("220104", "朝阳区", "Chaoyang District"), ("220105", "二道区", "Erdao District"),
+    ("220106", "绿园区", "Lüyuan District"), ("220112", "双阳区", "Shuangyang District"),
+    ("220113", "九台区", "Jiutai District"), ("220122", "农安县", "Nong'an County"),
+    ("220182", "榆树市", "Yushu City"), ("220183", "德惠市", "Dehui City"), ("220184", "公主岭市", "Gongzhuling City"),
+]
+TOWNSHIPS = [
+    ("220102001", "南岭街道", "Nanling Subdistrict", "220102"),
+    ("220102002", "自强街道", "Ziqiang Subdistrict", "220102"),
+    ("220102003", "民康街道", "Minkang Subdistrict", "220102"),
+    ("220122100", "农安镇", "Nong'an Town", "220122"),
+    ("220122101", "伏龙泉镇", "Fulongquan Town", "220122"),
+    ("220122102", "哈拉海镇", "Halahai Town", "220122"),
+]
+# username, display name, [(unit code, role)]
+STAFF = [
+    ("admin", "系统管理员", [("220100", Role.ADMIN)]),
+    ("city_supervisor", "市局督办 周敏", [("220100", Role.SUPERVISOR)]),
+    ("city_approver", "市局审批 王建国", [("220100", Role.APPROVER)]),
+    ("city_archivist", "市局档案 陈静", [("220100", Role.ARCHIVIST)]),
+    ("nanguan_supervisor", "南关区分局督办 孙立", [("220102", Role.SUPERVISOR)]),
+    ("nanguan_reviewer", "南关区分局审核 李华", [("220102", Role.REVIEWER)]),
+    ("nanguan_registrar", "南关区分局登簿 赵磊", [("220102", Role.REGISTRAR)]),
+    ("nanguan_officer", "南关区执法 吴刚", [("220102", Role.ENFORCEMENT_OFFICER)]),
+    ("nanguan_legal", "南关区法制审核 郑洁", [("220102", Role.LEGAL_REVIEWER)]),
+    ("nongan_reviewer", "农安县局审核 刘洋", [("220122", Role.REVIEWER)]),
+    ("nanling_clerk", "南岭街道窗口 张丽", [("220102001", Role.CLERK)]),
+    ("nanling_clerk2", "南岭街道窗口 何平", [("220102001", Role.CLERK)]),
+    ("ziqiang_clerk", "自强街道窗口 马超", [("220102002", Role.CLERK)]),
+    ("nongan_town_clerk", "农安镇窗口 高峰", [("220122100", Role.CLERK)]),
+]
+APPLICANTS = [
+    ("zhangsan", "张三", IdType.RESIDENT_ID, "11010519491231002X"),
+    ("changchun_dev", "长春示范置业有限公司", IdType.USCC, "91110000600037341L"),
+]
+DEMO_SERVICE = Service(code="demo_review", name="示范审批事项", name_en="Demo review", family=Family.COMMON,
+                       process_id="demo_review", statutory_days=20, committed_days=10, accepting_tier=Tier.TOWNSHIP)
+
+
+def seed_organisation() -> dict[str, OrgUnit]:
+    units = {u.code: u for u in db.session.scalars(select(OrgUnit))}
+
+    def ensure(code, name, name_en, tier, parent):
+        if code not in units:
+            units[code] = OrgUnit(code=code, name=name, name_en=name_en, tier=tier, parent=parent)
+            db.session.add(units[code])
+        return units[code]
+
+    city = ensure(*CITY, Tier.CITY, None)
+    for code, name, name_en in COUNTIES:
+        ensure(code, name, name_en, Tier.COUNTY, city)
+    for code, name, name_en, parent in TOWNSHIPS:
+        ensure(code, name, name_en, Tier.TOWNSHIP, units[parent])
+    db.session.flush()
+    return units
+
+
+def seed_people(units: dict[str, OrgUnit]) -> dict[str, User]:
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    password = hash_password(DEMO_PASSWORD)
+    for username, name, roles in STAFF:
+        if username not in users:
+            users[username] = User(username=username, display_name=name, kind=UserKind.STAFF, password_hash=password)
+            db.session.add(users[username])
+            for code, role in roles:
+                users[username].roles.append(RoleAssignment(org_unit=units[code], role=role))
+    for username, name, id_type, number in APPLICANTS:
+        if username not in users:
+            users[username] = User(username=username, display_name=name, kind=UserKind.APPLICANT, id_type=id_type,
+                                   id_number=number, password_hash=password)
+            db.session.add(users[username])
+    db.session.flush()
+    return users
+
+
+def seed_catalogue() -> None:
+    if db.session.get(Service, DEMO_SERVICE.code) is None:
+        db.session.add(Service(**{c.key: getattr(DEMO_SERVICE, c.key) for c in Service.__table__.columns}))
+        db.session.flush()
+
+
+def seed_cases(users: dict[str, User], units: dict[str, OrgUnit]) -> None:
+    from app.cases.operations import open_case
+
+    if db.session.scalar(select(Case.id).limit(1)) is not None:
+        return
+    service = db.session.get(Service, DEMO_SERVICE.code)
+    for title, township, area in [("南岭街道 3 号宗地用途核实", "220102001", 860.0),
+                                  ("自强街道 12 号宗地面积核实", "220102002", 1520.5),
+                                  ("农安镇 7 号宗地权属核实", "220122100", 12500.0)]:
+        applicant = users["zhangsan"]
+        open_case(service, units[township], title, {"area_m2": area}, applicant=applicant, actor_id=applicant.id,
+                  applicant_data={"name": applicant.display_name, "id_number": applicant.id_number})
+
+
+def seed_all(with_cases: bool = True) -> dict[str, User]:
+    units = seed_organisation()
+    users = seed_people(units)
+    seed_catalogue()
+    if with_cases:
+        seed_cases(users, units)
+    return users

@@ -1,0 +1,20 @@
+"""Lanes are `<tier>:<role>`: the tier resolves against the case's jurisdiction to a candidate unit."""
+
+from app.orgs.models import OrgUnit, Role, Tier
+
+
+class LaneError(ValueError):
+    pass
+
+
+def parse_lane(lane: str | None) -> tuple[Tier, Role]:
+    tier, _, role = (lane or "").partition(":")
+    try:
+        return Tier(tier), Role(role)
+    except ValueError:
+        raise LaneError(f"lane {lane!r} is not '<tier>:<role>' with a known tier and role") from None
+
+
+def candidate_unit(jurisdiction: OrgUnit, tier: Tier) -> OrgUnit:
+    """The office that gets the work: the case's own unit at that tier, walking up the parent chain."""
+    return jurisdiction.unit_at_tier(tier)

@@ -1,0 +1,1 @@
+"""Organisation: org units in three tiers, staff and applicants, roles, login and permission checks."""

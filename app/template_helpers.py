@@ -1,0 +1,39 @@
+"""Jinja filters and globals: local times, and the words shown for statuses and timeline events."""
+
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+CASE_STATUS = {"running": _l("In progress"), "suspended": _l("Suspended"), "completed": _l("Closed"),
+               "withdrawn": _l("Withdrawn")}
+EVENT_KIND = {
+    "submitted": _l("Submitted"), "task_completed": _l("Step completed"), "sent_back": _l("Sent back"),
+    "claimed": _l("Claimed"), "unclaimed": _l("Released"), "reassigned": _l("Reassigned"),
+    "timer_fired": _l("Deadline timer fired"), "message_received": _l("Message received"),
+    "suspended": _l("Suspended"), "resumed": _l("Resumed"), "withdrawn": _l("Withdrawn by the applicant"),
+    "completed": _l("Closed"),
+}
+DUE_STATE = {"green": _l("On time"), "amber": _l("Due soon"), "red": _l("Overdue"), "none": _l("No deadline")}
+VIEW_NAMES = {"mine": _l("My tasks"), "unclaimed": _l("Unclaimed"), "due_soon": _l("Due soon"),
+              "overdue": _l("Overdue"), "all": _l("All in my jurisdiction")}
+TIER_NAMES = {"city": _l("City"), "county": _l("County"), "township": _l("Township")}
+
+
+def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(LOCAL).strftime(fmt) if value else ""
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["local"] = local_time
+    app.jinja_env.globals.update(CASE_STATUS=CASE_STATUS, EVENT_KIND=EVENT_KIND, DUE_STATE=DUE_STATE,
+                                 VIEW_NAMES=VIEW_NAMES, TIER_NAMES=TIER_NAMES, get_locale=get_locale)
+
+    @app.template_filter("unit_name")
+    def unit_name(unit) -> str:
+        if unit is None:
+            return ""
+        return unit.name_en if str(get_locale()) == "en" and unit.name_en else unit.name

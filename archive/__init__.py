@@ -1,0 +1,1 @@
+"""Archive library: object stores (local directory, MinIO/S3). No Flask, no database session."""

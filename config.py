@@ -1,0 +1,75 @@
+"""Configuration classes. Every setting can be overridden by an environment variable of the same name."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _env(name: str, default):
+    """Read NAME from the environment, coerced to the type of its default."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    return raw
+
+
+class Config:
+    SECRET_KEY = _env("SECRET_KEY", "")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'smartland.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Object store: "local" (a directory, development only) or "s3" (MinIO / any S3 server).
+    OBJECT_STORE = _env("OBJECT_STORE", "local")
+    OBJECT_STORE_DIR = _env("OBJECT_STORE_DIR", str(INSTANCE_DIR / "objects"))
+    S3_ENDPOINT = _env("S3_ENDPOINT", "127.0.0.1:9000")
+    S3_ACCESS_KEY = _env("S3_ACCESS_KEY", "")
+    S3_SECRET_KEY = _env("S3_SECRET_KEY", "")
+    S3_BUCKET = _env("S3_BUCKET", "smartland")
+    S3_SECURE = _env("S3_SECURE", False)
+    S3_REGION = _env("S3_REGION", "us-east-1")
+    # Background jobs: without a broker they run in-process (embedded column of DESIGN.md).
+    CELERY_BROKER_URL = _env("CELERY_BROKER_URL", "")
+    TIMER_SWEEP_SECONDS = _env("TIMER_SWEEP_SECONDS", 30)
+    IN_PROCESS_SWEEPER = _env("IN_PROCESS_SWEEPER", False)
+    PROCESSES_DIR = _env("PROCESSES_DIR", str(BASE_DIR / "processes"))
+    # Sessions expire after inactivity; cookies are HTTP-only and same-site.
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env("SESSION_MINUTES", 30))
+    SESSION_REFRESH_EACH_REQUEST = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_DURATION = timedelta(0)
+    WTF_CSRF_TIME_LIMIT = 3600
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_Hans_CN", "en")
+    # Deadline colours: a task turns amber when this many working days or fewer remain.
+    DUE_SOON_WORKING_DAYS = _env("DUE_SOON_WORKING_DAYS", 2)
+    QUEUE_PAGE_SIZE = _env("QUEUE_PAGE_SIZE", 25)
+
+
+class DevelopmentConfig(Config):
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    IN_PROCESS_SWEEPER = _env("IN_PROCESS_SWEEPER", True)
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-only"
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+    RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", False)
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", True)
+
+
+CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}
