@@ -3,6 +3,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
@@ -23,7 +24,7 @@ def _env(name: str, default):
 class Config:
     SECRET_KEY = _env("SECRET_KEY", "")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'smartland.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
     # Object store: "local" (a directory, development only) or "s3" (MinIO / any S3 server).
     OBJECT_STORE = _env("OBJECT_STORE", "local")
     OBJECT_STORE_DIR = _env("OBJECT_STORE_DIR", str(INSTANCE_DIR / "objects"))
@@ -63,7 +64,7 @@ class DevelopmentConfig(Config):
 
 class TestConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-only"
+    SECRET_KEY = "test-only"  # noqa: S105  (tests only)
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", False)
 

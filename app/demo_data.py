@@ -7,7 +7,7 @@ from app.extensions import db
 from app.orgs.models import IdType, OrgUnit, Role, RoleAssignment, Tier, User, UserKind
 from app.orgs.passwords import hash_password
 
-DEMO_PASSWORD = "Demo-2026!"
+DEMO_PASSWORD = "Demo-2026!"  # noqa: S105  (demo accounts only; printed by `make run`)
 
 CITY = ("220100", "长春市", "Changchun")
 COUNTIES = [

@@ -41,4 +41,5 @@ class DemoApplicationForm(FlaskForm):
 
     title = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
     township = SelectField(_l("Township or street"), coerce=int, validators=[DataRequired()])
-    area_m2 = DecimalField(_l("Area (m²)"), places=2, validators=[DataRequired(), NumberRange(min=0.01, max=10_000_000)])
+    area_m2 = DecimalField(_l("Area (m²)"), places=2,
+                           validators=[DataRequired(), NumberRange(min=0.01, max=10_000_000)])

@@ -32,6 +32,10 @@ def app(tmp_path_factory):
         options["connect_args"] = {"timeout": 30}
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS=options,
                      OBJECT_STORE_DIR=str(tmp_path_factory.mktemp("objects")))
+    if app.config["OBJECT_STORE"] == "s3":
+        from archive.storage import store_from_config
+
+        store_from_config(app.config).ensure_bucket()
     with app.app_context():
         db.drop_all()
         db.create_all()

@@ -143,4 +143,4 @@ def due_state(due_at: datetime | None, now: datetime, soon: datetime) -> str:
     return "green"
 
 
-__all__ = ["QueueFilter", "QueuePage", "VIEWS", "counts", "due_state", "page"]
+__all__ = ["VIEWS", "QueueFilter", "QueuePage", "counts", "due_state", "page"]

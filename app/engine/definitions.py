@@ -129,7 +129,8 @@ def deploy_all(processes_dir: str | Path) -> list[ProcessDefinition]:
             spec_json = spiff.dump_spec(spec, parser.get_subprocess_specs(process_id))
             deployed.append(_store(process_id, name, path.relative_to(base).as_posix(), xml, spec_json))
     except ValidationException as exc:
-        raise DeployError(f"{Path(exc.file_name or '?').name}: line {exc.line_number}: {exc.id or exc.tag}: {exc}") from exc
+        where = f"{Path(exc.file_name or '?').name}: line {exc.line_number}: {exc.id or exc.tag}"
+        raise DeployError(f"{where}: {exc}") from exc
     return deployed
 
 
@@ -140,7 +141,8 @@ def _store(process_id: str, name: str, source_path: str, xml: bytes, spec_json: 
     )
     if existing:
         return existing
-    latest = db.session.scalar(select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_id == process_id))
+    latest = db.session.scalar(
+        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_id == process_id))
     row = ProcessDefinition(
         process_id=process_id, name=name, version=(latest or 0) + 1, sha256=sha,
         source_path=source_path, bpmn_xml=xml.decode("utf-8"), spec_json=spec_json,

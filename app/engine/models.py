@@ -2,6 +2,7 @@
 
 import enum
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -55,7 +56,7 @@ class ProcessInstance(db.Model):
 
     definition: Mapped[ProcessDefinition] = relationship()
 
-    __mapper_args__ = {"version_id_col": row_version}
+    __mapper_args__: ClassVar[dict] = {"version_id_col": row_version}
 
 
 class HumanTask(db.Model):

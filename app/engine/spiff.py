@@ -69,9 +69,8 @@ SERIALIZER_VERSION = serializer.VERSION
 
 def dump_spec(spec, subprocess_specs) -> str:
     registry = serializer.registry
-    return json.dumps(
-        {"spec": registry.convert(spec), "subprocess_specs": {k: registry.convert(v) for k, v in subprocess_specs.items()}}
-    )
+    subprocesses = {k: registry.convert(v) for k, v in subprocess_specs.items()}
+    return json.dumps({"spec": registry.convert(spec), "subprocess_specs": subprocesses})
 
 
 def load_spec(spec_json: str):

@@ -42,7 +42,8 @@ class IdType(enum.StrEnum):
 
 
 def _enum(cls):
-    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e], validate_strings=True)
+    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e],
+                validate_strings=True)
 
 
 class OrgUnit(db.Model):

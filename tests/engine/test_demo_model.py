@@ -5,7 +5,7 @@ and correlates as the engine contract says. The engine helpers ``deadline`` and
 ``warn_before`` are stubbed with fixed ISO strings; time is controlled through the
 application clock, which app.engine.spiff wires into SpiffWorkflow's timer module, so the timer tests are deterministic.
 """
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pytest
@@ -29,9 +29,9 @@ TOWNSHIP, COUNTY, CITY = "township:clerk", "county:reviewer", "city:approver"
 REVIEW_DUE = "2030-01-10T09:00:00+00:00"
 REVIEW_WARN = "2030-01-09T09:00:00+00:00"
 # Fake "now" values for the clock fixture.
-T_START = datetime(2030, 1, 2, 9, 0, tzinfo=timezone.utc)          # before both timers
-T_AFTER_WARN = datetime(2030, 1, 9, 12, 0, tzinfo=timezone.utc)    # warn passed, due not yet
-T_AFTER_DUE = datetime(2030, 1, 10, 12, 0, tzinfo=timezone.utc)    # both passed
+T_START = datetime(2030, 1, 2, 9, 0, tzinfo=UTC)          # before both timers
+T_AFTER_WARN = datetime(2030, 1, 9, 12, 0, tzinfo=UTC)    # warn passed, due not yet
+T_AFTER_DUE = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)    # both passed
 
 END_EVENTS = {"refused", "warning_recorded", "rejected_by_city", "completed"}
 
@@ -80,7 +80,7 @@ def clock():
     import app.engine.spiff  # noqa: F401
     from app.core.clock import set_clock
 
-    assert spiff_timer.datetime.now(timezone.utc).tzinfo is not None
+    assert spiff_timer.datetime.now(UTC).tzinfo is not None
     fake = FakeClock(T_START)
     set_clock(lambda: fake.now)
     yield fake
@@ -230,7 +230,7 @@ def test_model_structure_lanes_and_properties(parser, spec):
 def test_collaboration_is_also_available(parser):
     # Alternative entry point (not needed by the engine): the collaboration wraps the
     # process as a participant sub-workflow. get_spec(PROCESS_ID) is the one to use.
-    collab_spec, collab_subprocesses = parser.get_collaboration(COLLABORATION_ID)
+    _collab_spec, collab_subprocesses = parser.get_collaboration(COLLABORATION_ID)
     assert set(collab_subprocesses) == {PROCESS_ID}
 
 

@@ -1,0 +1,29 @@
+"""Celery jobs. Each job is a job boundary: it runs in an app context and commits what its operations flushed."""
+
+from celery import Celery
+
+
+def make_celery(flask_app) -> Celery:
+    celery = Celery("smartland", broker=flask_app.config["CELERY_BROKER_URL"] or "redis://127.0.0.1:6379/0")
+    celery.conf.update(
+        task_ignore_result=True,
+        task_acks_late=True,  # a job lost with its worker runs again; the sweep is safe to repeat
+        worker_prefetch_multiplier=1,
+        beat_schedule={
+            "sweep-timers": {
+                "task": "smartland.sweep_timers",
+                "schedule": float(flask_app.config["TIMER_SWEEP_SECONDS"]),
+            },
+        },
+    )
+
+    @celery.task(name="smartland.sweep_timers")
+    def sweep_timers_job() -> int:
+        from app.engine.jobs import sweep_timers
+
+        with flask_app.app_context():
+            return sweep_timers()
+
+    celery.flask_app = flask_app
+    return celery
+
