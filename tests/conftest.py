@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
@@ -128,9 +129,22 @@ def make_case(ctx, users, units):
     return make
 
 
+class _FreshContextClient(FlaskClient):
+    """Each request in its own app context (its own `g` and session), as on a real server; the
+    test's own app context stays underneath for direct database checks."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(ctx):
-    return ctx.test_client()
+    ctx.test_client_class = _FreshContextClient
+    try:
+        return ctx.test_client()
+    finally:
+        ctx.test_client_class = None
 
 
 def login(client, username: str, password: str | None = None):

@@ -72,22 +72,23 @@ def workbench():
             due_before = datetime.combine(day, time.min, LOCAL)
         except ValueError:
             flash(_("The due date filter must be a date like 2026-12-31."), "error")
-    view = args.get("view", "mine" if args.get("view") is None and False else "unclaimed")
-    view = args.get("view") if args.get("view") in queues.VIEWS else view
+    now = now_utc()
+    soon_days = current_app.config["DUE_SOON_WORKING_DAYS"]
+    counts = queues.counts(current_user, now=now, soon_days=soon_days)
+    # Open on the clerk's own claimed work when there is any, else on what waits to be claimed.
+    view = args.get("view") if args.get("view") in queues.VIEWS else ("mine" if counts["mine"] else "unclaimed")
     try:
         office = int(args.get("office") or 0) or None
     except ValueError:
         office = None
     f = queues.QueueFilter(view=view, service=args.get("service", ""), tier=args.get("tier", ""), office=office,
                            due_before=due_before, sort=args.get("sort", "due"), after=args.get("after", ""))
-    now = now_utc()
-    soon_days = current_app.config["DUE_SOON_WORKING_DAYS"]
     result = queues.page(current_user, f, current_app.config["QUEUE_PAGE_SIZE"], now=now, soon_days=soon_days)
     soon = queues.due_soon_threshold(now, soon_days)
     offices = db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(sorted(scope_unit_ids(current_user))))
                                  .order_by(OrgUnit.code)).all()
     return render_template(
-        "cases/workbench.html", f=f, result=result, counts=queues.counts(current_user, now=now, soon_days=soon_days),
+        "cases/workbench.html", f=f, result=result, counts=counts,
         services=db.session.scalars(select(Service).order_by(Service.code)).all(), offices=offices, tiers=list(Tier),
         due_state=lambda d: queues.due_state(d, now, soon), views=queues.VIEWS,
     )

@@ -132,6 +132,7 @@ def test_clerk_accepts_and_county_reviewer_sees_progress(ctx, users, make_case, 
     # --- A: the township clerk claims and accepts -------------------------------------------------
     clerk = new_page()
     login(clerk, "nanling_clerk")
+    clerk.goto("/workbench?view=unclaimed")  # explicit: the default tab is a policy of its own
     expect(clerk.locator("nav.tabs a.active")).to_have_attribute("data-view", "unclaimed")
     expect(clerk.get_by_test_id("count-unclaimed")).to_have_text("1")
     row = queue_row(clerk, case_no)
@@ -154,14 +155,17 @@ def test_clerk_accepts_and_county_reviewer_sees_progress(ctx, users, make_case, 
     expect(clerk.locator(f"tr[data-task-id='{accept_task}']")).to_have_count(0)
     expect(clerk.get_by_test_id("count-unclaimed")).to_have_text("0")
     expect(clerk.get_by_test_id("count-mine")).to_have_text("0")
-    clerk.goto("/workbench?view=mine")
-    expect(queue_row(clerk, case_no)).to_have_count(0)
+    for view in ("unclaimed", "mine"):
+        clerk.goto(f"/workbench?view={view}")
+        expect(clerk.locator("nav.tabs a.active")).to_have_attribute("data-view", view)
+        expect(queue_row(clerk, case_no)).to_have_count(0)
     assert clerk.problems == []
 
     # --- B: the county reviewer, in a separate session, sees the next step ------------------------
     review_task = _open_task_id(case_id, "county_review")
     reviewer = new_page()
     login(reviewer, "nanguan_reviewer")
+    reviewer.goto("/workbench?view=unclaimed")
     expect(reviewer.get_by_test_id("count-unclaimed")).to_have_text("1")
     row = queue_row(reviewer, case_no)
     expect(row).to_have_count(1)
@@ -208,4 +212,5 @@ def test_other_township_clerk_cannot_see_the_task(ctx, make_case, new_page):
     page.expect_404 = True
     for path in (f"/tasks/{task_id}", f"/cases/{case_id}", f"/cases/{case_id}/diagram.bpmn"):
         response = page.goto(path)
-        assert response is not None and response.status == 404, path
+        assert response is not None, path
+        assert response.status == 404, path

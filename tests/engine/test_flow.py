@@ -164,3 +164,24 @@ def test_suspend_pauses_deadlines_and_resume_moves_them(make_case, users, clock)
     kinds = [e.kind for e in db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))]
     assert EventKind.SUSPENDED in kinds
     assert EventKind.RESUMED in kinds
+
+
+def test_applicant_withdraws_while_the_model_allows_it(make_case, users):
+    case = make_case()
+    runtime.withdraw(case, users["zhangsan"], "不再需要")
+    db.session.commit()
+    db.session.refresh(case)
+    assert (case.status, case.outcome) == (CaseStatus.WITHDRAWN, "withdrawn")
+    assert open_tasks(case) == []
+    assert db.session.scalars(select(InstanceTimer)).all() == []
+
+
+def test_withdrawal_refused_once_the_city_has_it(make_case, users):
+    case = make_case(area=25000.0)
+    complete(only_task(case), users["nanling_clerk"], decision="accept")
+    complete(only_task(case), users["nanguan_reviewer"], decision="approve")
+    assert only_task(case).bpmn_id == "city_approve"
+    with pytest.raises(NotAllowed):
+        runtime.withdraw(case, users["zhangsan"])
+    db.session.rollback()
+    assert db.session.get(Case, case.id).status == CaseStatus.RUNNING

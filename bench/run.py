@@ -1,0 +1,75 @@
+"""Run the performance benchmarks and print one line per figure, with its target.
+
+    PYTHONPATH=. .venv/bin/python bench/run.py                 # all of them
+    PYTHONPATH=. .venv/bin/python bench/run.py bare_spiff      # one (or several) by name
+    PYTHONPATH=. .venv/bin/python bench/run.py completion queue
+
+Benchmarks: bare_spiff (no database), completion (PostgreSQL database smartland_bench),
+queue (PostgreSQL database smartland_bench_queue, 200k cases / 50k open tasks).
+"""
+
+import importlib
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` and `app` importable from the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+BENCHMARKS = ("bare_spiff", "completion", "queue")
+
+
+def _fmt(v, unit: str) -> str:
+    if v is None:
+        return "-"
+    if unit in ("rows", "statements", "n"):
+        return f"{v:,.0f}"
+    return f"{v:.3f}" if abs(v) < 10 else f"{v:.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def print_figures(figures: dict, out=None) -> None:
+    out = out or sys.stdout
+    width = max([len(n) for n in figures] + [20])
+    print(f"{'figure':<{width}}  {'median':>10}  {'p95':>10}  {'n':>6}  {'unit':<10}  target", file=out)
+    for name, f in figures.items():
+        verdict = "" if f.get("ok") is None else ("  OK" if f["ok"] else "  OVER TARGET")
+        print(f"{name:<{width}}  {_fmt(f['median'], f['unit']):>10}  {_fmt(f['p95'], f['unit']):>10}  "
+              f"{f['n']:>6}  {f['unit']:<10}  {f.get('target', '')}{verdict}", file=out)
+    out.flush()
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+    results: dict[str, dict] = {}
+    shared: dict = {}
+    started = time.perf_counter()
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        t0 = time.perf_counter()
+        print(f"\n== {name} ==", flush=True)
+        if name == "completion" and "bare_spiff" in results:
+            figures = module.main(bare_step_median=shared.get("bare_step_median"))
+        else:
+            figures = module.main()
+        if name == "bare_spiff":
+            shared["bare_step_median"] = figures["bare_spiff.step (load_state+complete+engine+dump_state)"]["median"]
+        results[name] = figures
+        print_figures(figures)
+        print(f"({name}: {time.perf_counter() - t0:.1f} s)", flush=True)
+    print(f"\ntotal {time.perf_counter() - started:.1f} s")
+    failed = [n for figs in results.values() for n, f in figs.items() if f.get("ok") is False]
+    if failed:
+        print("over target: " + ", ".join(failed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
