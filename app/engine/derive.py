@@ -47,7 +47,7 @@ def _sync_human_tasks(instance, wf, case, running: bool) -> None:
             due_at, estimated = deadline.due_at, deadline.estimated
         db.session.add(HumanTask(
             instance_id=instance.id, case_id=case.id, task_guid=guid, bpmn_id=task.task_spec.bpmn_id or "",
-            name=task.task_spec.bpmn_name or task.task_spec.bpmn_id or "", lane=task.task_spec.lane or "",
+            name=task.task_spec.bpmn_name or task.task_spec.bpmn_id or "", lane=(task.task_spec.lane or "")[:64],
             form_key=props.get("formKey", ""), service_code=case.service_code, tier=tier,
             candidate_org_id=candidate_unit(case.jurisdiction, tier).id, candidate_role=role,
             created_at=now, due_at=due_at, due_estimated=estimated, priority=int(props.get("priority", 50)),

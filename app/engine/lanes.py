@@ -1,4 +1,5 @@
-"""Lanes are `<tier>:<role>`: the tier resolves against the case's jurisdiction to a candidate unit."""
+"""Lanes are named `<tier>:<role>`, optionally followed by a label for people reading the diagram
+(`township:clerk 乡镇（街道）窗口`). The tier resolves against the case's jurisdiction to a candidate unit."""
 
 from app.orgs.models import OrgUnit, Role, Tier
 
@@ -8,7 +9,8 @@ class LaneError(ValueError):
 
 
 def parse_lane(lane: str | None) -> tuple[Tier, Role]:
-    tier, _, role = (lane or "").partition(":")
+    key = (lane or "").split(maxsplit=1)[0] if (lane or "").strip() else ""
+    tier, _, role = key.partition(":")
     try:
         return Tier(tier), Role(role)
     except ValueError:

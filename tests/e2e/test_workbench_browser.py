@@ -200,6 +200,7 @@ def test_other_township_clerk_cannot_see_the_task(ctx, make_case, new_page):
 
     page = new_page()
     login(page, "ziqiang_clerk")
+    page.goto("/workbench?view=unclaimed")
     expect(queue_row(page, own_no)).to_have_count(1)
     for view in VIEWS:
         page.goto(f"/workbench?view={view}")

@@ -23,7 +23,7 @@ BPMN_FILE = Path(__file__).resolve().parents[2] / "processes" / "common" / "demo
 PROCESS_ID = "demo_review"
 COLLABORATION_ID = "demo_review_collaboration"
 
-TOWNSHIP, COUNTY, CITY = "township:clerk", "county:reviewer", "city:approver"
+TOWNSHIP, COUNTY, CITY = "township:clerk 乡镇（街道）窗口", "county:reviewer 县（区）审核", "city:approver 市局审批"
 
 # Values returned by the stub helpers (fixed, timezone-aware ISO-8601 UTC strings).
 REVIEW_DUE = "2030-01-10T09:00:00+00:00"
@@ -205,8 +205,8 @@ def test_model_structure_lanes_and_properties(parser, spec):
     user_tasks = {k: ts.extensions["properties"] for k, ts in bpmn_specs.items()
                   if type(ts).__name__ == "UserTask"}
     assert user_tasks == {
-        "accept": {"formKey": "demo_accept", "slaDays": "2"},
-        "county_review": {"formKey": "demo_review", "slaDays": "5"},
+        "accept": {"formKey": "demo_accept", "slaDays": "2", "allowWithdraw": "true"},
+        "county_review": {"formKey": "demo_review", "slaDays": "5", "allowWithdraw": "true"},
         "city_approve": {"formKey": "demo_city_approve", "slaDays": "3"},
     }
 
