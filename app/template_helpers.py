@@ -20,8 +20,10 @@ EVENT_KIND = {
 DUE_STATE = {"green": _l("On time"), "amber": _l("Due soon"), "red": _l("Overdue"), "none": _l("No deadline")}
 VIEW_NAMES = {"mine": _l("My tasks"), "unclaimed": _l("Unclaimed"), "due_soon": _l("Due soon"),
               "overdue": _l("Overdue"), "all": _l("All in my jurisdiction")}
-DECISIONS = {"accept": _l("Accept"), "reject": _l("Refuse"), "approve": _l("Approve"), "send_back": _l("Send back"),
-             "escalate": _l("Escalate to the city")}
+DECISIONS = {
+    "accept": _l("Accept"), "reject": _l("Refuse"), "approve": _l("Approve"), "send_back": _l("Send back"),
+    "escalate": _l("Escalate to the city"),
+}
 TIER_NAMES = {"city": _l("City"), "county": _l("County"), "township": _l("Township")}
 
 
@@ -32,7 +34,8 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.globals.update(CASE_STATUS=CASE_STATUS, EVENT_KIND=EVENT_KIND, DUE_STATE=DUE_STATE,
-                                 VIEW_NAMES=VIEW_NAMES, TIER_NAMES=TIER_NAMES, DECISIONS=DECISIONS, get_locale=get_locale)
+                                 VIEW_NAMES=VIEW_NAMES, TIER_NAMES=TIER_NAMES, DECISIONS=DECISIONS,
+                                 get_locale=get_locale)
 
     @app.template_filter("unit_name")
     def unit_name(unit) -> str:

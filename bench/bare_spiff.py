@@ -17,6 +17,12 @@ The script helpers (deadline, warn_before) are the application's, on a WorkingCa
 (the service layer caches the same object for 60 s), so the scripts do the real working-day arithmetic.
 """
 
+if __name__ == "__main__":  # as a script: the repo root first on sys.path, not bench/ (queue.py!)
+    import pathlib
+    import sys
+
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
+
 import random
 import sys
 import time

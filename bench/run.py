@@ -8,15 +8,19 @@ Benchmarks: bare_spiff (no database), completion (PostgreSQL database smartland_
 queue (PostgreSQL database smartland_bench_queue, 200k cases / 50k open tasks).
 """
 
-import importlib
-import logging
 import sys
-import time
-import warnings
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `bench` and `app` importable from the repo root
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __name__ == "__main__":
+    # Run as a script, Python puts bench/ first on sys.path, where bench/queue.py would shadow the
+    # standard library's queue module: put the repo root there instead (makes `bench` and `app` importable).
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import importlib
+import logging
+import os
+import time
+import warnings
 
 BENCHMARKS = ("bare_spiff", "completion", "queue")
 
@@ -40,6 +44,36 @@ def print_figures(figures: dict, out=None) -> None:
     out.flush()
 
 
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def _summary(results: dict) -> list[tuple[str, dict]]:
+    """The headline figures: each issue target once, plus the proposed fixes next to them."""
+    rows = []
+    bare = results.get("bare_spiff", {})
+    for name in ("bare_spiff.step (load_state+complete+engine+dump_state)",
+                 "bare_spiff.stock_step (deserialize_json+complete+engine+serialize_json)"):
+        if name in bare:
+            rows.append((name, bare[name]))
+    comp = results.get("completion", {})
+    for name in ("completion both steps (complete_task+commit)", "completion ratio median / bare_spiff step median",
+                 "completion [fix] both steps (complete_task+commit)",
+                 "completion [fix] ratio median / bare_spiff step median"):
+        if name in comp:
+            rows.append((name, comp[name]))
+    queue = results.get("queue", {})
+    for tag, label in (("", "queue worst page/count query p95 (app)"),
+                       (" [fix]", "queue worst page/count query p95 [fix]")):
+        candidates = [(n, f) for n, f in queue.items() if f.get("target", "").startswith("p95")
+                      and ("[" not in n if not tag else tag in n)]
+        if candidates:
+            n, f = max(candidates, key=lambda nf: nf[1]["p95"])
+            rows.append((f"{label}: {n.removeprefix('queue.').strip()}", f))
+    return rows
+
+
 def main(argv: list[str]) -> int:
     names = argv or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
@@ -51,23 +85,26 @@ def main(argv: list[str]) -> int:
     results: dict[str, dict] = {}
     shared: dict = {}
     started = time.perf_counter()
+    print(f"start: {_load()} (other work on the machine inflates every figure)", flush=True)
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         t0 = time.perf_counter()
         print(f"\n== {name} ==", flush=True)
-        if name == "completion" and "bare_spiff" in results:
-            figures = module.main(bare_step_median=shared.get("bare_step_median"))
+        if name == "completion" and "bare_step_median" in shared:
+            figures = module.main(bare_step_median=shared["bare_step_median"])
         else:
             figures = module.main()
         if name == "bare_spiff":
             shared["bare_step_median"] = figures["bare_spiff.step (load_state+complete+engine+dump_state)"]["median"]
         results[name] = figures
         print_figures(figures)
-        print(f"({name}: {time.perf_counter() - t0:.1f} s)", flush=True)
-    print(f"\ntotal {time.perf_counter() - started:.1f} s")
+        print(f"({name}: {time.perf_counter() - t0:.1f} s; {_load()})", flush=True)
+    print("\n== summary ==")
+    print_figures(dict(_summary(results)))
     failed = [n for figs in results.values() for n, f in figs.items() if f.get("ok") is False]
     if failed:
-        print("over target: " + ", ".join(failed))
+        print("\nover target: " + "; ".join(n.strip() for n in failed))
+    print(f"\ntotal {time.perf_counter() - started:.1f} s; {_load()}")
     return 0
 
 

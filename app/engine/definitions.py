@@ -3,6 +3,7 @@
 import ast
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from lxml import etree
@@ -21,6 +22,7 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _EXPRESSION_TAGS = {
     "script", "conditionExpression", "timeDate", "timeDuration", "timeCycle", "formalExpression",
     "expression", "preScript", "postScript", "text", "loopCardinality", "completionCondition",
+    "messagePath", "messagePayload",
 }
 _STATEMENT_TAGS = {"script", "preScript", "postScript"}
 _FORBIDDEN_NAMES = {
@@ -45,6 +47,7 @@ class LoadedSpec:
     subprocess_specs: dict
 
 
+@lru_cache(maxsize=4096)
 def lint_expression(source: str, statements: bool) -> str | None:
     """Why this script or expression may not run, or None if it is acceptable.
 

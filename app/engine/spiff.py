@@ -111,9 +111,30 @@ SAFE_BUILTINS = {
 }
 
 
-def make_script_engine(helpers: dict) -> PythonScriptEngine:
-    """Scripts see task data, the vetted helpers and a handful of builtins; `import` has no builtin to call.
+class CheckedEnvironment(TaskDataEnvironment):
+    """Runs each script or expression through the deploy-time check before Python sees it.
 
-    This is defence in depth: models are code reviewed and linted at deploy (definitions.lint_model).
+    The check is cached per source text, so a model's few distinct expressions are parsed once per
+    worker. Restricted builtins alone would not stop a walk through dunder attributes to `os`.
     """
-    return PythonScriptEngine(environment=TaskDataEnvironment({"__builtins__": SAFE_BUILTINS, **helpers}))
+
+    def evaluate(self, expression, context, external_context=None):
+        _refuse_if_unsafe(expression, statements=False)
+        return super().evaluate(expression, context, external_context)
+
+    def execute(self, script, context, external_context=None):
+        _refuse_if_unsafe(script, statements=True)
+        return super().execute(script, context, external_context)
+
+
+def _refuse_if_unsafe(source: str, statements: bool) -> None:
+    from app.engine.definitions import lint_expression
+
+    problem = lint_expression(source, statements)
+    if problem:
+        raise ValueError(f"refused to run {source.strip()[:60]!r}: {problem}")
+
+
+def make_script_engine(helpers: dict) -> PythonScriptEngine:
+    """Scripts see task data, the vetted helpers and a handful of builtins; `import` has no builtin to call."""
+    return PythonScriptEngine(environment=CheckedEnvironment({"__builtins__": SAFE_BUILTINS, **helpers}))
