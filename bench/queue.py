@@ -467,7 +467,8 @@ def _plan_summary(plan: str) -> str:
     lines = [ln.strip().lstrip("-> ").split("  (")[0] for ln in plan.splitlines()]
     access = [ln for ln in lines if " on human_task" in ln or "Sort Key" in ln or ln.startswith("Gather")]
     total = next((ln for ln in lines if ln.startswith("Execution Time")), "")
-    return "; ".join(access) + f"; {total}"
+    summary = "; ".join(access) + f"; {total}"
+    return summary.replace("'9999-12-31 00:00:00+00'::timestamp with time zone", "'9999-12-31'")
 
 
 def _print_plans(plans: dict) -> None:
@@ -518,6 +519,8 @@ def main(runs: int = RUNS, reload: int = 1, show_plans: int = 1) -> dict:
             1.0 if same else 0.0, unit="bool", target_text="1 = yes", ok=same)
         figures["queue.bulk load + VACUUM ANALYZE (set-up)"] = value(load_s, unit="s")
         figures["queue.open tasks loaded"] = value(stats["tasks"], unit="rows")
+        if "claimed" in stats:
+            figures["queue.open tasks claimed"] = value(stats["claimed"], unit="rows")
         if show_plans:
             _print_plans(plans)
         return figures

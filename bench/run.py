@@ -5,7 +5,8 @@
     PYTHONPATH=. .venv/bin/python bench/run.py completion queue
 
 Benchmarks: bare_spiff (no database), completion (PostgreSQL database smartland_bench),
-queue (PostgreSQL database smartland_bench_queue, 200k cases / 50k open tasks).
+queue (PostgreSQL database smartland_bench_queue, 200k cases / 50k open tasks). The figures are
+also written to bench/results/last-run.json (not tracked). See bench/README.md.
 """
 
 import sys
@@ -17,6 +18,7 @@ if __name__ == "__main__":
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import importlib
+import json
 import logging
 import os
 import time
@@ -105,6 +107,11 @@ def main(argv: list[str]) -> int:
     if failed:
         print("\nover target: " + "; ".join(n.strip() for n in failed))
     print(f"\ntotal {time.perf_counter() - started:.1f} s; {_load()}")
+    out = Path(__file__).resolve().parent / "results" / "last-run.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"benchmarks": names, "load_average": os.getloadavg(), "figures": results},
+                              ensure_ascii=False, indent=1))
+    print(f"figures written to {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
     return 0
 
 

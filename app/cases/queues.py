@@ -17,8 +17,6 @@ from app.orgs.permissions import role_pairs, scope_unit_ids
 
 VIEWS = ("mine", "unclaimed", "due_soon", "overdue", "all")
 SORTS = {"due": HumanTask.due_at, "created": HumanTask.created_at, "priority": HumanTask.priority}
-# Tasks without a deadline sort after every dated one.
-_FAR_FUTURE = datetime(9999, 12, 31)
 
 
 @dataclass
@@ -75,11 +73,33 @@ def encode_cursor(sort_value, task_id: int) -> str:
 def decode_cursor(cursor: str, sort: str):
     try:
         value, task_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if sort in ("due", "created"):
+        if sort in ("due", "created") and value is not None:
             value = datetime.fromisoformat(value)
         return value, int(task_id)
     except (ValueError, TypeError, json.JSONDecodeError):
         return None
+
+
+def _order_and_after(sort: str, cursor):
+    """ORDER BY and the keyset condition for one sort; each order is what an index supplies directly."""
+    if sort == "due":  # undated tasks last
+        order = (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
+        if cursor is None:
+            return order, None
+        value, last_id = cursor
+        if value is None:
+            return order, and_(HumanTask.due_at.is_(None), HumanTask.id > last_id)
+        return order, or_(tuple_(HumanTask.due_at, HumanTask.id) > tuple_(value, last_id), HumanTask.due_at.is_(None))
+    if sort == "priority":  # highest first
+        order = (HumanTask.priority.desc(), HumanTask.id)
+        if cursor is None:
+            return order, None
+        value, last_id = cursor
+        return order, or_(HumanTask.priority < value, and_(HumanTask.priority == value, HumanTask.id > last_id))
+    order = (HumanTask.created_at, HumanTask.id)
+    if cursor is None:
+        return order, None
+    return order, tuple_(HumanTask.created_at, HumanTask.id) > tuple_(*cursor)
 
 
 @dataclass
@@ -94,29 +114,16 @@ def page(user, f: QueueFilter, size: int, now: datetime | None = None, soon_days
     soon = due_soon_threshold(now, soon_days)
     conditions = _base_conditions(user, f.view, now, soon) + _filters(f)
     sort = f.sort if f.sort in SORTS else "due"
-    column = SORTS[sort]
-    if sort == "due":
-        key = func.coalesce(column, _FAR_FUTURE.replace(tzinfo=now.tzinfo))
-    elif sort == "priority":
-        key = -column
-    else:
-        key = column
+    order, after = _order_and_after(sort, decode_cursor(f.after, sort) if f.after else None)
     query = select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id).where(*conditions)
-    if f.after:
-        cursor = decode_cursor(f.after, sort)
-        if cursor:
-            value, last_id = cursor
-            if sort == "priority":
-                value = -value
-            query = query.where(tuple_(key, HumanTask.id) > tuple_(value, last_id))
-    rows = db.session.execute(query.order_by(key, HumanTask.id).limit(size + 1)).all()
+    if after is not None:
+        query = query.where(after)
+    rows = db.session.execute(query.order_by(*order).limit(size + 1)).all()
     next_cursor = ""
     if len(rows) > size:
         rows = rows[:size]
         last = rows[-1][0]
-        value = getattr(last, {"due": "due_at", "created": "created_at", "priority": "priority"}[sort])
-        if sort == "due" and value is None:
-            value = _FAR_FUTURE.replace(tzinfo=now.tzinfo)
+        value = {"due": last.due_at, "created": last.created_at, "priority": last.priority}[sort]
         next_cursor = encode_cursor(value, last.id)
     count = db.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions))
     return QueuePage(rows=rows, next_cursor=next_cursor, count=count)

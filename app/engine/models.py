@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import now_utc
@@ -64,8 +64,11 @@ class HumanTask(db.Model):
 
     __tablename__ = "human_task"
     __table_args__ = (
-        Index("ix_human_task_queue", "candidate_org_id", "candidate_role", "assignee_id", "due_at", "id"),
+        # Unclaimed work of one office and role, in deadline order: the clerk's main queue.
+        Index("ix_human_task_unclaimed_due", "candidate_org_id", "candidate_role", "due_at", "id",
+              postgresql_where=text("assignee_id IS NULL"), sqlite_where=text("assignee_id IS NULL")),
         Index("ix_human_task_assignee_due", "assignee_id", "due_at", "id"),
+        Index("ix_human_task_due", "due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
