@@ -12,6 +12,7 @@ from uuid import UUID
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -140,15 +141,17 @@ def complete_task(task_id: int, user, data: dict, note: str = "") -> Case:
     """Complete a human task with validated form data; `data['decision']` picks the model's branch."""
     from app.orgs.permissions import can_work_on  # permissions import models of this package
 
-    instance_id = db.session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-    if instance_id is None:
+    # One statement locks the instance and the task and loads the definition. Under READ COMMITTED a
+    # statement that waited for a concurrent writer re-reads the rows: a task completed meanwhile is gone.
+    row = db.session.execute(
+        select(ProcessInstance, HumanTask).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .where(HumanTask.id == task_id).with_for_update(of=[ProcessInstance, HumanTask])
+        .options(joinedload(ProcessInstance.definition, innerjoin=True))
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
         raise Conflict(_l("This task has already been completed or has moved on."))
-    instance = lock_instance(instance_id)
-    # Re-read under the lock: a concurrent completion may have removed or reassigned it.
-    task_row = db.session.scalar(select(HumanTask).where(HumanTask.id == task_id).execution_options(
-        populate_existing=True))
-    if task_row is None:
-        raise Conflict(_l("This task has already been completed or has moved on."))
+    instance, task_row = row
     if instance.status == InstanceStatus.SUSPENDED:
         raise NotAllowed(_l("The case is suspended; resume it before completing tasks."))
     if not can_work_on(user, task_row):
@@ -164,9 +167,10 @@ def complete_task(task_id: int, user, data: dict, note: str = "") -> Case:
     decision = data.get("decision", "")
     kind = EventKind.SENT_BACK if decision == "send_back" else EventKind.TASK_COMPLETED
     add_event(case, kind, user.id, task=task_row, detail={"decision": decision}, note=note)
+    save(instance, wf, case, user.id)
+    # Last, because appending to the audit chain takes a lock that is held until commit.
     audit.record("task.complete", "case", case.case_no, actor_id=user.id,
                  detail={"task": task_row.bpmn_id, "decision": decision})
-    save(instance, wf, case, user.id)
     return case
 
 
