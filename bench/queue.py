@@ -285,108 +285,6 @@ def _explain(statement: str, parameters) -> str:
     return plan
 
 
-# ------------------------------------------------------------------------------- the proposed fix
-# The page query orders by coalesce(due_at, <far future bind parameter>), an expression no index
-# provides, so PostgreSQL reads every matching task and sorts it (a parallel seq scan over
-# human_task at this volume). Ordering by `due_at NULLS LAST, id` instead (the same order: undated
-# tasks last) lets an index deliver the first page directly:
-#   * mine:      the existing ix_human_task_assignee_due (assignee_id, due_at, id);
-#   * unclaimed: a partial index (candidate_org_id, candidate_role, due_at, id) WHERE assignee_id IS NULL
-#                (`assignee_id IS NULL` is not an equality to the planner, so the existing
-#                ix_human_task_queue cannot deliver the order);
-#   * all / overdue / due soon: (due_at, id), read in order and filtered.
-PROPOSED_INDEXES = {
-    "ix_human_task_unclaimed_due":
-        "CREATE INDEX ix_human_task_unclaimed_due ON human_task (candidate_org_id, candidate_role, due_at, id) "
-        "WHERE assignee_id IS NULL",
-    "ix_human_task_due": "CREATE INDEX ix_human_task_due ON human_task (due_at, id)",
-}
-
-
-def proposed_page(user, f, size: int, now=None, soon_days: int = 2):
-    """app.cases.queues.page with the proposed ORDER BY (due_at NULLS LAST, id) and the keyset
-    condition that goes with it; every other line is the same as in the app."""
-    from sqlalchemy import or_, select, tuple_
-
-    from app.cases import queues as q
-    from app.cases.models import Case
-    from app.core.clock import now_utc
-    from app.engine.models import HumanTask
-    from app.extensions import db
-    from sqlalchemy import func
-
-    now = now or now_utc()
-    soon = q.due_soon_threshold(now, soon_days)
-    conditions = q._base_conditions(user, f.view, now, soon) + q._filters(f)
-    sort = f.sort if f.sort in q.SORTS else "due"
-    column = q.SORTS[sort]
-    far = q._FAR_FUTURE.replace(tzinfo=now.tzinfo)
-    if sort == "due":
-        key = column.asc().nulls_last()
-    elif sort == "priority":
-        key = -column
-    else:
-        key = column
-    query = select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id).where(*conditions)
-    if f.after:
-        cursor = q.decode_cursor(f.after, sort)
-        if cursor:
-            value, last_id = cursor
-            if sort == "due":
-                if value >= far:  # the cursor is already among the undated tasks
-                    query = query.where(HumanTask.due_at.is_(None), HumanTask.id > last_id)
-                else:
-                    query = query.where(or_(tuple_(HumanTask.due_at, HumanTask.id) > tuple_(value, last_id),
-                                            HumanTask.due_at.is_(None)))
-            else:
-                if sort == "priority":
-                    value = -value
-                query = query.where(tuple_(key, HumanTask.id) > tuple_(value, last_id))
-    rows = db.session.execute(query.order_by(key, HumanTask.id).limit(size + 1)).all()
-    next_cursor = ""
-    if len(rows) > size:
-        rows = rows[:size]
-        last = rows[-1][0]
-        value = getattr(last, {"due": "due_at", "created": "created_at", "priority": "priority"}[sort])
-        if sort == "due" and value is None:
-            value = far
-        next_cursor = q.encode_cursor(value, last.id)
-    count = db.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions))
-    return q.QueuePage(rows=rows, next_cursor=next_cursor, count=count)
-
-
-def _same_pages(app) -> bool:
-    """The proposed page function returns the same tasks in the same order, cursor after cursor."""
-    from sqlalchemy import select
-
-    from app.cases import queues
-    from app.extensions import db
-    from app.orgs.models import User
-
-    with app.test_request_context():
-        users = {u.username: u for u in db.session.scalars(select(User))}
-        for _label, username, view, _pages in SCENARIOS:
-            a = b = ""
-            for _ in range(6):
-                pa = queues.page(users[username], queues.QueueFilter(view=view, after=a), PAGE_SIZE)
-                pb = proposed_page(users[username], queues.QueueFilter(view=view, after=b), PAGE_SIZE)
-                if [r[0].id for r in pa.rows] != [r[0].id for r in pb.rows] or pa.count != pb.count:
-                    return False
-                a, b = pa.next_cursor, pb.next_cursor
-                if not a:
-                    break
-        db.session.rollback()
-    return True
-
-
-def _ddl(statements: list[str]) -> None:
-    import psycopg
-
-    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={DATABASE}", autocommit=True) as conn:
-        for sql in statements:
-            conn.execute(sql)
-
-
 # ---------------------------------------------------------------------------------------- timing
 def measure(app, runs: int = RUNS, *, page_fn=None, suffix: str = "", with_counts: bool = True,
             page_only: bool = False, plans: dict | None = None) -> dict:
@@ -472,7 +370,7 @@ def _plan_summary(plan: str) -> str:
 
 
 def _print_plans(plans: dict) -> None:
-    print("\nPage query plans (EXPLAIN ANALYZE, one run each; [fix] = proposed ORDER BY + indexes):")
+    print("\nPage query plans (EXPLAIN ANALYZE, one run each):")
     for label, (_sql, _params, plan) in plans.items():
         print(f"  {label:<36} {_plan_summary(plan)}")
     for label, (sql, params, plan) in plans.items():
@@ -483,7 +381,7 @@ def _print_plans(plans: dict) -> None:
 
 
 def main(runs: int = RUNS, reload: int = 1, show_plans: int = 1) -> dict:
-    """Load (unless reload=0 and the data is there), time the app's queries, then the proposed fix."""
+    """Load (unless reload=0 and the data is there), then time the app's queue queries."""
     from sqlalchemy import func, select
 
     from app.core.deadlines import forget_calendar
@@ -502,21 +400,8 @@ def main(runs: int = RUNS, reload: int = 1, show_plans: int = 1) -> dict:
             stats = load(app) if reload or existing != OPEN_TASKS else {"tasks": existing}
             load_s = ms(time.perf_counter_ns() - t0) / 1000
             db.session.remove()
-        _ddl([f"DROP INDEX IF EXISTS {name}" for name in PROPOSED_INDEXES])
-
         plans: dict = {}
         figures = measure(app, runs, plans=plans)
-        # The proposed fix: the indexes alone, with the app's query as it is (no help: the ORDER BY
-        # coalesce(...) still needs a sort of every match), then with the proposed ORDER BY too.
-        _ddl([*PROPOSED_INDEXES.values(), "ANALYZE human_task"])
-        try:
-            figures |= measure(app, max(60, runs // 3), suffix=" [idx]", with_counts=False, page_only=True)
-            same = _same_pages(app)
-            figures |= measure(app, runs, page_fn=proposed_page, suffix=" [fix]", plans=plans)
-        finally:
-            _ddl([*(f"DROP INDEX IF EXISTS {name}" for name in PROPOSED_INDEXES), "ANALYZE human_task"])
-        figures["queue.[fix] returns the same pages and counts as the app, 6 pages deep"] = value(
-            1.0 if same else 0.0, unit="bool", target_text="1 = yes", ok=same)
         figures["queue.bulk load + VACUUM ANALYZE (set-up)"] = value(load_s, unit="s")
         figures["queue.open tasks loaded"] = value(stats["tasks"], unit="rows")
         if "claimed" in stats:

@@ -52,7 +52,7 @@ def _load() -> str:
 
 
 def _summary(results: dict) -> list[tuple[str, dict]]:
-    """The headline figures: each issue target once, plus the proposed fixes next to them."""
+    """The headline figures: each issue target once, and the proposed completion path next to it."""
     rows = []
     bare = results.get("bare_spiff", {})
     for name in ("bare_spiff.step (load_state+complete+engine+dump_state)",
@@ -66,13 +66,10 @@ def _summary(results: dict) -> list[tuple[str, dict]]:
         if name in comp:
             rows.append((name, comp[name]))
     queue = results.get("queue", {})
-    for tag, label in (("", "queue worst page/count query p95 (app)"),
-                       (" [fix]", "queue worst page/count query p95 [fix]")):
-        candidates = [(n, f) for n, f in queue.items() if f.get("target", "").startswith("p95")
-                      and ("[" not in n if not tag else tag in n)]
-        if candidates:
-            n, f = max(candidates, key=lambda nf: nf[1]["p95"])
-            rows.append((f"{label}: {n.removeprefix('queue.').strip()}", f))
+    candidates = [(n, f) for n, f in queue.items() if f.get("target", "").startswith("p95")]
+    if candidates:
+        n, f = max(candidates, key=lambda nf: nf[1]["p95"])
+        rows.append((f"queue worst page/count query p95: {n.removeprefix('queue.').strip()}", f))
     return rows
 
 
