@@ -102,3 +102,16 @@ def release_clock():
     from app.core.clock import set_clock
 
     set_clock(None)
+
+
+def fresh_schema(app) -> None:
+    """Empty tables, the deployed models and the demo organisation (inside an app context)."""
+    from app.demo_data import seed_all
+    from app.engine.definitions import deploy_all
+    from app.extensions import db
+
+    db.drop_all()
+    db.create_all()
+    deploy_all(app.config["PROCESSES_DIR"])
+    seed_all(with_cases=False)
+    db.session.commit()

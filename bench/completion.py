@@ -27,7 +27,18 @@ import random
 import sys
 import time
 
-from bench._common import SEED, ensure_database, figure, fixed_clock, gc_collected, make_app, ms, release_clock, value
+from bench._common import (
+    SEED,
+    ensure_database,
+    figure,
+    fixed_clock,
+    fresh_schema,
+    gc_collected,
+    make_app,
+    ms,
+    release_clock,
+    value,
+)
 
 DATABASE = "smartland_bench"
 TARGET_MEDIAN_MS = 10.0
@@ -37,18 +48,6 @@ OFFICES = [("220102001", "nanling_clerk", "nanguan_reviewer"),
            ("220102002", "ziqiang_clerk", "nanguan_reviewer"),
            ("220122100", "nongan_town_clerk", "nongan_reviewer")]
 STEPS = [("accept", "accept", 1), ("county_review", "approve", 2)]  # (task, decision, index in OFFICES row)
-
-
-def _setup(app):
-    from app.demo_data import seed_all
-    from app.engine.definitions import deploy_all
-    from app.extensions import db
-
-    db.drop_all()
-    db.create_all()
-    deploy_all(app.config["PROCESSES_DIR"])
-    seed_all(with_cases=False)
-    db.session.commit()
 
 
 def _open_cases(n: int, rng: random.Random) -> list[tuple[int, int]]:
@@ -183,7 +182,7 @@ def main(cases: int = 300, warmup: int = 30, instrumented: int = 40, bare_step_m
     try:
         with app.app_context():
             forget_calendar()
-            _setup(app)
+            fresh_schema(app)
             users = {u.username: u for u in db.session.scalars(select(User))}
             t0 = time.perf_counter_ns()
             opened = _open_cases(2 * (warmup + cases + instrumented), rng)

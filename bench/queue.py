@@ -33,7 +33,19 @@ import time
 import uuid
 from datetime import timedelta
 
-from bench._common import BENCH_NOW, SEED, ensure_database, figure, fixed_clock, make_app, ms, p95, release_clock, value
+from bench._common import (
+    BENCH_NOW,
+    SEED,
+    ensure_database,
+    figure,
+    fixed_clock,
+    fresh_schema,
+    make_app,
+    ms,
+    p95,
+    release_clock,
+    value,
+)
 
 DATABASE = "smartland_bench_queue"
 CASES = 200_000
@@ -70,18 +82,6 @@ COUNT_USERS = ["nanling_clerk", "nanguan_reviewer", "city_approver", "nanguan_su
 
 
 # --------------------------------------------------------------------------------------------- load
-def _setup_schema(app):
-    from app.demo_data import seed_all
-    from app.engine.definitions import deploy_all
-    from app.extensions import db
-
-    db.drop_all()
-    db.create_all()
-    deploy_all(app.config["PROCESSES_DIR"])
-    seed_all(with_cases=False)
-    db.session.commit()
-
-
 def _ensure_holders(units: dict, holders: dict) -> None:
     """One staff member for every (unit, role) that gets tasks and has no holder in the demo data."""
     from app.extensions import db
@@ -208,11 +208,11 @@ def _vacuum_analyze(url_name: str) -> None:
 def load(app) -> dict:
     from sqlalchemy import select
 
-    from app.extensions import db
     from app.engine.models import ProcessDefinition
+    from app.extensions import db
     from app.orgs.models import OrgUnit, User
 
-    _setup_schema(app)
+    fresh_schema(app)
     units = {u.code: u for u in db.session.scalars(select(OrgUnit))}
     holders = _holders()
     _ensure_holders(units, holders)
