@@ -3,6 +3,7 @@
 from sqlalchemy import select
 
 from app.cases.models import Case, Family, Service
+from app.core.identifiers import clean_resident_id, clean_uscc
 from app.extensions import db
 from app.orgs.models import IdType, OrgUnit, Role, RoleAssignment, Tier, User, UserKind
 from app.orgs.passwords import hash_password
@@ -79,8 +80,9 @@ def seed_people(units: dict[str, OrgUnit]) -> dict[str, User]:
                 users[username].roles.append(RoleAssignment(org_unit=units[code], role=role))
     for username, name, id_type, number in APPLICANTS:
         if username not in users:
+            clean = clean_resident_id if id_type == IdType.RESIDENT_ID else clean_uscc
             users[username] = User(username=username, display_name=name, kind=UserKind.APPLICANT, id_type=id_type,
-                                   id_number=number, password_hash=password)
+                                   id_number=clean(number), password_hash=password)
             db.session.add(users[username])
     db.session.flush()
     return users
