@@ -10,9 +10,8 @@ then every case's `county_review` is approved by its county reviewer (timed).
 The user is prepared as a request has it when the view calls complete_task: loaded, roles read
 (the view's visibility check reads them); the commit of the previous completion expired both.
 
-Every other case is completed with the proposed path in bench/completion_fix.py instead ("[fix]"),
-so that the app's figures and the fix's are taken under the same machine load. Two further sets of
-cases go through the same steps with the SQL statements counted and their time summed.
+A further set of cases goes through the same steps with the SQL statements counted and their time
+summed.
 
 Target (issue): median <= 10 ms, and <= 5 x the bare Spiff load-run-save step (benchmark 1).
 """
@@ -168,7 +167,6 @@ def main(cases: int = 300, warmup: int = 30, instrumented: int = 40, bare_step_m
     from app.engine import runtime
     from app.extensions import db
     from app.orgs.models import User
-    from bench import completion_fix
 
     if bare_step_median is None:
         from bench import bare_spiff
@@ -178,20 +176,20 @@ def main(cases: int = 300, warmup: int = 30, instrumented: int = 40, bare_step_m
     rng = random.Random(SEED)
     app = make_app(ensure_database(DATABASE))
     fixed_clock()
-    variants = [runtime.complete_task, completion_fix.complete_task]
+    variants = [runtime.complete_task]
     try:
         with app.app_context():
             forget_calendar()
             fresh_schema(app)
             users = {u.username: u for u in db.session.scalars(select(User))}
             t0 = time.perf_counter_ns()
-            opened = _open_cases(2 * (warmup + cases + instrumented), rng)
+            opened = _open_cases(warmup + cases + instrumented, rng)
             open_ms = ms(time.perf_counter_ns() - t0) / len(opened)
-            warm = opened[:2 * warmup]
-            timed = opened[2 * warmup:2 * (warmup + cases)]
-            instr = opened[2 * (warmup + cases):]
+            warm = opened[:warmup]
+            timed = opened[warmup:warmup + cases]
+            instr = opened[warmup + cases:]
 
-            per_step: list[dict] = [{}, {}]
+            per_step: list[dict] = [{}]
             for step in STEPS:
                 _complete_all(warm, step, users, variants)
                 for v, samples in enumerate(_complete_all(timed, step, users, variants)):
@@ -199,7 +197,7 @@ def main(cases: int = 300, warmup: int = 30, instrumented: int = 40, bare_step_m
 
             counters = [_SqlCounter(db.engine) for _ in variants]
             try:
-                done = [0, 0]
+                done = [0]
                 for step in STEPS:
                     for v, samples in enumerate(_complete_all(instr, step, users, variants, counters)):
                         done[v] += len(samples)
@@ -209,7 +207,6 @@ def main(cases: int = 300, warmup: int = 30, instrumented: int = 40, bare_step_m
                     c.close()
             db.session.remove()
         figures = _figures("completion", per_step[0], bare_step_median, counted[0], with_target=True)
-        figures |= _figures("completion [fix]", per_step[1], bare_step_median, counted[1], with_target=False)
         figures["completion open_case+commit (set-up, mean)"] = value(open_ms, unit="ms")
         return figures
     finally:

@@ -52,7 +52,7 @@ def _load() -> str:
 
 
 def _summary(results: dict) -> list[tuple[str, dict]]:
-    """The headline figures: each issue target once, and the proposed completion path next to it."""
+    """The headline figures: each issue target once."""
     rows = []
     bare = results.get("bare_spiff", {})
     for name in ("bare_spiff.step (load_state+complete+engine+dump_state)",
@@ -60,9 +60,7 @@ def _summary(results: dict) -> list[tuple[str, dict]]:
         if name in bare:
             rows.append((name, bare[name]))
     comp = results.get("completion", {})
-    for name in ("completion both steps (complete_task+commit)", "completion ratio median / bare_spiff step median",
-                 "completion [fix] both steps (complete_task+commit)",
-                 "completion [fix] ratio median / bare_spiff step median"):
+    for name in ("completion both steps (complete_task+commit)", "completion ratio median / bare_spiff step median"):
         if name in comp:
             rows.append((name, comp[name]))
     queue = results.get("queue", {})

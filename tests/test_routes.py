@@ -144,6 +144,13 @@ def flash_errors(browser: Browser, response) -> list[str]:
     return re.findall(r'<div class="flash error"[^>]*>([^<]*)</div>', html)
 
 
+def assert_refused(browser, response, redirect_to, before) -> None:
+    """A refusal the user is told about: redirected with an error message, and nothing changed."""
+    check(response, OK, redirect_to=redirect_to)
+    assert state() == before
+    assert flash_errors(browser, response)
+
+
 def state() -> dict:
     """Everything a request could change, read fresh from the database."""
     db.session.rollback()
@@ -368,9 +375,7 @@ def test_complete(world, browser, who, expected, redirect_to):
     response = b.post(f"/tasks/{world.task_id}", {"task-decision": "accept", "task-opinion": ""})
     redirect_to = redirect_to and redirect_to.format(task=world.task_id)
     if expected == "refused":
-        check(response, OK, redirect_to=redirect_to)
-        assert state() == before
-        assert flash_errors(b, response)
+        assert_refused(b, response, redirect_to, before)
         return
     check(response, expected, redirect_to)
     if expected == OK:
@@ -405,9 +410,7 @@ def test_claim(world, browser, who, expected, redirect_to):
     response = b.post(f"/tasks/{world.task_id}/claim")
     redirect_to = redirect_to and redirect_to.format(task=world.task_id)
     if expected == "refused":
-        check(response, OK, redirect_to=redirect_to)
-        assert state() == before
-        assert flash_errors(b, response)
+        assert_refused(b, response, redirect_to, before)
         return
     check(response, expected, redirect_to)
     if expected == OK:
@@ -444,9 +447,7 @@ def test_unclaim(world, browser, who, expected, redirect_to):
     response = b.post(f"/tasks/{world.task_id}/unclaim")
     redirect_to = redirect_to and redirect_to.format(task=world.task_id)
     if expected == "refused":
-        check(response, OK, redirect_to=redirect_to)
-        assert state() == before
-        assert flash_errors(b, response)
+        assert_refused(b, response, redirect_to, before)
         return
     check(response, expected, redirect_to)
     if expected == OK:
@@ -471,9 +472,7 @@ def test_reassign(world, browser, who, expected, redirect_to):
     response = b.post(f"/tasks/{world.task_id}/reassign", {"assignee_id": str(world.ids["nanling_clerk2"])})
     redirect_to = redirect_to and redirect_to.format(task=world.task_id)
     if expected == "refused":
-        check(response, OK, redirect_to=redirect_to)
-        assert state() == before
-        assert flash_errors(b, response)
+        assert_refused(b, response, redirect_to, before)
         assert task_row(world.task_id).assignee_id == world.ids["nanling_clerk"]
         return
     check(response, expected, redirect_to)

@@ -11,12 +11,8 @@ from app.engine.definitions import latest_definition
 from app.engine.errors import EngineError
 from app.extensions import db
 from app.orgs.models import OrgUnit, Tier, User
-from forms.common import DemoApplicationForm
 
 DEMO_SERVICE = "demo_review"
-
-__all__ = ["DemoApplicationForm", "open_case", "submit_demo_application", "township_choices"]
-
 
 def township_choices() -> list[tuple[int, str]]:
     units = db.session.scalars(select(OrgUnit).where(OrgUnit.tier == Tier.TOWNSHIP).order_by(OrgUnit.code)).all()

@@ -2,7 +2,7 @@
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, tuple_
@@ -28,7 +28,6 @@ class QueueFilter:
     due_before: datetime | None = None
     sort: str = "due"
     after: str = ""  # opaque cursor
-    extra: dict = field(default_factory=dict)
 
 
 def due_soon_threshold(now: datetime, working_days: int) -> datetime:

@@ -26,6 +26,7 @@ from app.orgs.permissions import (
     eligible_assignees,
     scope_unit_ids,
 )
+from forms.common import DemoApplicationForm
 from forms.registry import form_for
 
 bp = Blueprint("cases", __name__)
@@ -113,7 +114,8 @@ def _render_task(task: HumanTask, case: Case, form):
     now = now_utc()
     soon = queues.due_soon_threshold(now, current_app.config["DUE_SOON_WORKING_DAYS"])
     return render_template(
-        "cases/task.html", task=task, case=case, form=form, diagram=_diagram(case), events=_events(case),
+        "cases/task.html", task=task, case=case, form=form, diagram=_diagram(case, _workflow(case)),
+        events=_events(case),
         due=queues.due_state(task.due_at, now, soon), may_work=can_work_on(current_user, task),
         may_reassign=can_reassign(current_user, task),
         assignees=eligible_assignees(task) if can_reassign(current_user, task) else [],
@@ -189,12 +191,15 @@ def _events(case: Case) -> list[CaseEvent]:
     return db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
 
 
-def _diagram(case: Case) -> dict:
-    """Element ids to mark on the drawn model: steps completed and steps current."""
+def _workflow(case: Case):
     instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case.id))
-    if instance is None:
+    return runtime.load(instance) if instance is not None else None
+
+
+def _diagram(case: Case, wf) -> dict:
+    """Element ids to mark on the drawn model: steps completed and steps current."""
+    if wf is None:
         return {}
-    wf = runtime.load(instance)
     completed, current = set(), set()
     for t in wf.get_tasks():
         bpmn_id = t.task_spec.bpmn_id
@@ -214,12 +219,12 @@ def case_page(case_id: int):
     case = _visible_case(case_id)
     audit.record("case.view", "case", case.case_no, actor_id=current_user.id, ip=request.remote_addr or "")
     open_tasks = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).all()
-    instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case.id))
+    wf = _workflow(case)
     may_withdraw = (
-        instance is not None and case.applicant_id == current_user.id and case.status != CaseStatus.WITHDRAWN
-        and case.closed_at is None and runtime.withdrawable(runtime.load(instance))
+        wf is not None and case.applicant_id == current_user.id and case.status != CaseStatus.WITHDRAWN
+        and case.closed_at is None and runtime.withdrawable(wf)
     )
-    return render_template("cases/case.html", case=case, events=_events(case), diagram=_diagram(case),
+    return render_template("cases/case.html", case=case, events=_events(case), diagram=_diagram(case, wf),
                            open_tasks=open_tasks, may_supervise=can_supervise_case(current_user, case),
                            may_withdraw=may_withdraw)
 
@@ -293,7 +298,7 @@ def my_cases():
 def new_case():
     if current_user.is_staff:
         abort(403)
-    form = operations.DemoApplicationForm()
+    form = DemoApplicationForm()
     form.township.choices = operations.township_choices()
     if form.validate_on_submit():
         try:
