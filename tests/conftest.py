@@ -13,6 +13,7 @@ from sqlalchemy import text
 from app import create_app
 from app.core.clock import set_clock
 from app.core.deadlines import forget_calendar
+from app.orgs import tree
 from app.extensions import db
 
 KEEP = {"process_definition"}
@@ -86,6 +87,7 @@ def ctx(app, clock):
     with app.app_context():
         _empty_tables()
         forget_calendar()
+        tree.forget()  # TRUNCATE bypasses the ORM events that drop the org-unit copy
         from app.demo_data import seed_all
 
         seed_all(with_cases=False)

@@ -79,7 +79,7 @@ class Case(db.Model):
     service: Mapped[Service] = relationship()
     jurisdiction: Mapped[OrgUnit] = relationship()
     applicant: Mapped[User | None] = relationship()
-    events: Mapped[list["CaseEvent"]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    events: Mapped[list["CaseEvent"]] = relationship(back_populates="case", order_by="[CaseEvent.at, CaseEvent.id]")
 
     def __repr__(self) -> str:
         return f"<Case {self.case_no}>"

@@ -188,7 +188,8 @@ def reassign(task_id: int):
 
 
 def _events(case: Case) -> list[CaseEvent]:
-    return db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    return db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                              .order_by(CaseEvent.at, CaseEvent.id)).all()
 
 
 def _workflow(case: Case):

@@ -27,6 +27,19 @@ class AuditEntry(db.Model):
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditHead(db.Model):
+    """The chain's newest hash and length, in one row. Appending locks this row first (an UPDATE,
+    which under READ COMMITTED returns the latest committed values even after waiting), so appends
+    are serialised; and `verify` compares it with the last entry, so cutting off the newest entries
+    is found too."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # always 1
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
 class HolidaySchedule(db.Model):
     """A year's published holiday and make-up-workday schedule, entered by an admin (国务院办公厅通知)."""
 

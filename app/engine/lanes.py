@@ -1,7 +1,8 @@
 """Lanes are named `<tier>:<role>`, optionally followed by a label for people reading the diagram
 (`township:clerk 乡镇（街道）窗口`). The tier resolves against the case's jurisdiction to a candidate unit."""
 
-from app.orgs.models import OrgUnit, Role, Tier
+from app.orgs import tree
+from app.orgs.models import Role, Tier
 
 
 class LaneError(ValueError):
@@ -17,6 +18,6 @@ def parse_lane(lane: str | None) -> tuple[Tier, Role]:
         raise LaneError(f"lane {lane!r} is not '<tier>:<role>' with a known tier and role") from None
 
 
-def candidate_unit(jurisdiction: OrgUnit, tier: Tier) -> OrgUnit:
+def candidate_unit_id(jurisdiction_id: int, tier: Tier) -> int:
     """The office that gets the work: the case's own unit at that tier, walking up the parent chain."""
-    return jurisdiction.unit_at_tier(tier)
+    return tree.unit_at_tier(jurisdiction_id, tier)

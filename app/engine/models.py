@@ -2,7 +2,6 @@
 
 import enum
 from datetime import datetime
-from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -50,13 +49,12 @@ class ProcessInstance(db.Model):
     status: Mapped[InstanceStatus] = mapped_column(_enum(InstanceStatus), default=InstanceStatus.RUNNING)
     state: Mapped[str] = mapped_column(Text)  # serialized workflow without the spec
     serializer_version: Mapped[str] = mapped_column(String(16))
-    # Optimistic-lock counter: a save that raced another writer fails instead of overwriting it.
+    # Bumped by every save, which writes only if the row still has the version it loaded: a save
+    # that somehow raced another writer fails instead of overwriting it (runtime.save).
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
 
     definition: Mapped[ProcessDefinition] = relationship()
-
-    __mapper_args__: ClassVar[dict] = {"version_id_col": row_version}
 
 
 class HumanTask(db.Model):

@@ -7,12 +7,13 @@ crash leaves the last committed state untouched.
 """
 
 from copy import deepcopy
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -22,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.cases.models import Case, CaseEvent, CaseStatus, EventKind
 from app.core import audit
+from app.core.batch import execute_together, insert_row, update_rows
 from app.core.clock import now_utc
 from app.core.deadlines import current_calendar, deadline_after
 from app.engine import derive, spiff
@@ -31,6 +33,7 @@ from app.engine.models import HumanTask, InstanceStatus, ProcessDefinition, Proc
 from app.extensions import db
 
 _engine = None
+_INSTANCES, _EVENTS = ProcessInstance.__table__, CaseEvent.__table__
 
 
 def script_engine():
@@ -63,8 +66,10 @@ def lock_instance(instance_id: int) -> ProcessInstance:
 
 def load(instance: ProcessInstance) -> BpmnWorkflow:
     loaded = loaded_spec(instance.definition)
-    return spiff.load_state(instance.state, instance.serializer_version, loaded.spec, loaded.subprocess_specs,
-                            script_engine())
+    wf = spiff.load_state(instance.state, instance.serializer_version, loaded.spec, loaded.subprocess_specs,
+                          script_engine())
+    derive.snapshot(instance, wf)
+    return wf
 
 
 def _run(step, *args):
@@ -77,19 +82,35 @@ def _run(step, *args):
         raise ModelError(_l("The process could not continue: %(error)s", error=f"{type(exc).__name__}: {exc}")) from exc
 
 
-def save(instance: ProcessInstance, wf: BpmnWorkflow, case: Case, actor_id: int | None) -> None:
-    """Store the state and re-derive everything that is read without deserializing the workflow."""
-    instance.state = spiff.dump_state(wf)
-    instance.serializer_version = spiff.SERIALIZER_VERSION
+def save(instance: ProcessInstance, wf: BpmnWorkflow, case: Case, actor_id: int | None, events: list[dict],
+         audit_entry: tuple[str, dict] | None = None) -> None:
+    """Store the state, re-derive what is read without deserializing the workflow, append the
+    timeline `events` (see `event`) and the audit entry (action, detail).
+
+    The ORM writes the case; everything else goes as plain writes, in one round trip on
+    PostgreSQL, the audit entry last because appending locks the chain's head until commit."""
+    state = spiff.dump_state(wf)
+    # Written below by a plain UPDATE: set here without change history so the ORM does not write it too.
+    set_committed_value(instance, "state", state)
     _route_thrown_messages(instance, wf)
     if wf.is_completed() and instance.status == InstanceStatus.RUNNING:
         instance.status = InstanceStatus.COMPLETED
         case.status = CaseStatus.COMPLETED
         case.closed_at = now_utc()
         case.outcome = _end_event_reached(wf)
-        add_event(case, EventKind.COMPLETED, actor_id, detail={"outcome": case.outcome})
-    derive.sync(instance, wf, case)
+        events = [*events, event(case, EventKind.COMPLETED, actor_id, detail={"outcome": case.outcome})]
+    values = {"state": state, "serializer_version": spiff.SERIALIZER_VERSION, "status": instance.status,
+              "row_version": instance.row_version + 1, "updated_at": now_utc()}
+    write_state = update_rows(_INSTANCES, {"id": instance.id, "row_version": instance.row_version}, values)
+    for key, value in values.items():
+        set_committed_value(instance, key, value)
     db.session.flush()
+    writes = [*_event_inserts(events), *derive.sync(instance, wf, case)]
+    if audit_entry:
+        writes += audit.prepare(audit_entry[0], "case", case.case_no, actor_id=actor_id, detail=audit_entry[1])[0]
+    # The state update goes last: its row count is the one returned, and it proves the version seen.
+    if execute_together([*writes, write_state]).rowcount != 1:
+        raise Conflict(_l("The case was changed by someone else meanwhile; reload and try again."))
 
 
 def _end_event_reached(wf: BpmnWorkflow) -> str:
@@ -100,15 +121,25 @@ def _end_event_reached(wf: BpmnWorkflow) -> str:
     return max(ends, key=lambda t: t.last_state_change).task_spec.bpmn_id or ""
 
 
-def add_event(case: Case, kind: EventKind, actor_id: int | None, *, task: HumanTask | None = None,
-              bpmn_id: str = "", name: str = "", detail: dict | None = None, note: str = "") -> CaseEvent:
-    event = CaseEvent(
-        case_id=case.id, kind=kind, actor_id=actor_id, at=now_utc(),
-        task_bpmn_id=task.bpmn_id if task else bpmn_id, task_name=task.name if task else name,
-        org_unit_id=task.candidate_org_id if task else None, detail=detail or {}, note=note,
-    )
-    db.session.add(event)
-    return event
+def event(case: Case, kind: EventKind, actor_id: int | None, *, task: HumanTask | None = None,
+          bpmn_id: str = "", name: str = "", detail: dict | None = None, note: str = "") -> dict:
+    """A timeline entry, written with the operation's other writes (`save` or `record_change`)."""
+    return {"case_id": case.id, "kind": kind, "actor_id": actor_id, "task_bpmn_id": task.bpmn_id if task else bpmn_id,
+            "task_name": task.name if task else name, "org_unit_id": task.candidate_org_id if task else None,
+            "detail": detail or {}, "note": note}
+
+
+def _event_inserts(events: list[dict]) -> list:
+    # Statements sent together run in no guaranteed order, so ids may not follow the events' order;
+    # a microsecond apart, their times do (the timeline sorts by time, then id).
+    now = now_utc()
+    return [insert_row(_EVENTS, {**row, "at": now + timedelta(microseconds=i)}) for i, row in enumerate(events)]
+
+
+def record_change(case: Case, actor_id: int | None, events: list[dict], action: str, detail: dict) -> None:
+    """Append timeline events and an audit entry, for a change that does not save the workflow."""
+    execute_together([*_event_inserts(events),
+                      *audit.prepare(action, "case", case.case_no, actor_id=actor_id, detail=detail)[0]])
 
 
 def start(case: Case, definition: ProcessDefinition, data: dict, actor_id: int | None) -> ProcessInstance:
@@ -122,11 +153,10 @@ def start(case: Case, definition: ProcessDefinition, data: dict, actor_id: int |
                                state="", serializer_version=spiff.SERIALIZER_VERSION)
     db.session.add(instance)
     db.session.flush()
-    add_event(case, EventKind.SUBMITTED, actor_id, detail={"process": definition.process_id,
-                                                           "version": definition.version})
-    save(instance, wf, case, actor_id)
-    audit.record("case.start", "case", case.case_no, actor_id=actor_id,
-                 detail={"process": definition.process_id, "version": definition.version})
+    derive.new_instance(wf)
+    version = {"process": definition.process_id, "version": definition.version}
+    save(instance, wf, case, actor_id, [event(case, EventKind.SUBMITTED, actor_id, detail=version)],
+         ("case.start", version))
     return instance
 
 
@@ -144,21 +174,21 @@ def complete_task(task_id: int, user, data: dict, note: str = "") -> Case:
     # One statement locks the instance and the task and loads the definition. Under READ COMMITTED a
     # statement that waited for a concurrent writer re-reads the rows: a task completed meanwhile is gone.
     row = db.session.execute(
-        select(ProcessInstance, HumanTask).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        select(ProcessInstance, HumanTask, Case).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .join(Case, Case.id == ProcessInstance.case_id)
         .where(HumanTask.id == task_id).with_for_update(of=[ProcessInstance, HumanTask])
         .options(joinedload(ProcessInstance.definition, innerjoin=True))
         .execution_options(populate_existing=True)
     ).first()
     if row is None:
         raise Conflict(_l("This task has already been completed or has moved on."))
-    instance, task_row = row
+    instance, task_row, case = row
     if instance.status == InstanceStatus.SUSPENDED:
         raise NotAllowed(_l("The case is suspended; resume it before completing tasks."))
     if not can_work_on(user, task_row):
         if task_row.assignee_id not in (None, user.id):
             raise Conflict(_l("%(name)s has claimed this task.", name=task_row.assignee.display_name))
         raise NotAllowed(_l("You may not complete this task."))
-    case = db.session.get(Case, task_row.case_id)
     wf = load(instance)
     task = ready_task(wf, task_row.task_guid)
     task.set_data(**deepcopy(data))
@@ -166,11 +196,9 @@ def complete_task(task_id: int, user, data: dict, note: str = "") -> Case:
     _run(wf.do_engine_steps)
     decision = data.get("decision", "")
     kind = EventKind.SENT_BACK if decision == "send_back" else EventKind.TASK_COMPLETED
-    add_event(case, kind, user.id, task=task_row, detail={"decision": decision}, note=note)
-    save(instance, wf, case, user.id)
-    # Last, because appending to the audit chain takes a lock that is held until commit.
-    audit.record("task.complete", "case", case.case_no, actor_id=user.id,
-                 detail={"task": task_row.bpmn_id, "decision": decision})
+    save(instance, wf, case, user.id, [event(case, kind, user.id, task=task_row, detail={"decision": decision},
+                                             note=note)],
+         ("task.complete", {"task": task_row.bpmn_id, "decision": decision}))
     return case
 
 
@@ -186,10 +214,8 @@ def fire_timers(instance_id: int) -> list[str]:
     _run(wf.refresh_timers)
     _run(wf.do_engine_steps)
     fired = [t for t in waiting.values() if t.state in (TaskState.COMPLETED, TaskState.READY)]
-    for task in fired:
-        add_event(case, EventKind.TIMER_FIRED, None, bpmn_id=task.task_spec.bpmn_id or "",
-                  name=task.task_spec.bpmn_name or "")
-    save(instance, wf, case, None)
+    save(instance, wf, case, None, [event(case, EventKind.TIMER_FIRED, None, bpmn_id=t.task_spec.bpmn_id or "",
+                                          name=t.task_spec.bpmn_name or "") for t in fired])
     return [t.task_spec.bpmn_id for t in fired]
 
 
@@ -242,12 +268,11 @@ def deliver_message(name: str, correlation: dict, payload: dict, message_id: str
     record = ReceivedMessage(message_id=message_id, message_name=name, correlation_key=key,
                              instance_id=instance.id, sender=sender)
     db.session.add(record)
-    add_event(case, EventKind.MESSAGE_RECEIVED, actor_id, bpmn_id=task.task_spec.bpmn_id or "",
-              name=task.task_spec.bpmn_name or name, detail={"message": name, "sender": sender,
-                                                             "message_id": message_id})
-    audit.record("message.deliver", "case", case.case_no, actor_id=actor_id,
-                 detail={"message": name, "message_id": message_id, "sender": sender})
-    save(instance, wf, case, actor_id)
+    detail = {"message": name, "message_id": message_id, "sender": sender}
+    save(instance, wf, case, actor_id, [event(case, EventKind.MESSAGE_RECEIVED, actor_id,
+                                              bpmn_id=task.task_spec.bpmn_id or "",
+                                              name=task.task_spec.bpmn_name or name, detail=detail)],
+         ("message.deliver", detail))
     return record, True
 
 
@@ -287,9 +312,9 @@ def suspend(case: Case, user, reason: str) -> None:
     instance.status = InstanceStatus.SUSPENDED
     case.status = CaseStatus.SUSPENDED
     case.suspended_at = now_utc()
-    add_event(case, EventKind.SUSPENDED, user.id, note=reason)
-    audit.record("case.suspend", "case", case.case_no, actor_id=user.id, detail={"reason": reason})
     db.session.flush()
+    record_change(case, user.id, [event(case, EventKind.SUSPENDED, user.id, note=reason)], "case.suspend",
+                  {"reason": reason})
 
 
 def resume(case: Case, user) -> int:
@@ -304,9 +329,9 @@ def resume(case: Case, user) -> int:
     instance.status = InstanceStatus.RUNNING
     case.status = CaseStatus.RUNNING
     case.suspended_at = None
-    add_event(case, EventKind.RESUMED, user.id, detail={"paused_working_days": paused})
-    audit.record("case.resume", "case", case.case_no, actor_id=user.id, detail={"paused_working_days": paused})
-    save(instance, wf, case, user.id)
+    detail = {"paused_working_days": paused}
+    save(instance, wf, case, user.id, [event(case, EventKind.RESUMED, user.id, detail=detail)],
+         ("case.resume", detail))
     return paused
 
 
@@ -330,9 +355,8 @@ def withdraw(case: Case, user, reason: str = "") -> None:
     case.status = CaseStatus.WITHDRAWN
     case.closed_at = now_utc()
     case.outcome = "withdrawn"
-    add_event(case, EventKind.WITHDRAWN, user.id, note=reason)
-    audit.record("case.withdraw", "case", case.case_no, actor_id=user.id, detail={"reason": reason})
-    save(instance, wf, case, user.id)
+    save(instance, wf, case, user.id, [event(case, EventKind.WITHDRAWN, user.id, note=reason)],
+         ("case.withdraw", {"reason": reason}))
 
 
 def _instance_id(case: Case) -> int:

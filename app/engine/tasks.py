@@ -4,11 +4,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from app.cases.models import Case, EventKind
-from app.core import audit
 from app.core.clock import now_utc
 from app.engine.errors import Conflict, NotAllowed
 from app.engine.models import HumanTask
-from app.engine.runtime import add_event
+from app.engine.runtime import event, record_change
 from app.extensions import db
 from app.orgs.models import User
 from app.orgs.permissions import can_reassign, can_work_on, role_pairs
@@ -38,8 +37,8 @@ def claim(task_id: int, user: User) -> HumanTask:
     if result.rowcount != 1 and task.assignee_id != user.id:
         raise Conflict(_l("%(name)s has claimed this task.", name=task.assignee.display_name))
     case = db.session.get(Case, task.case_id)
-    add_event(case, EventKind.CLAIMED, user.id, task=task)
-    audit.record("task.claim", "case", case.case_no, actor_id=user.id, detail={"task": task.bpmn_id})
+    record_change(case, user.id, [event(case, EventKind.CLAIMED, user.id, task=task)], "task.claim",
+                  {"task": task.bpmn_id})
     return task
 
 
@@ -54,8 +53,8 @@ def unclaim(task_id: int, user: User) -> None:
     if result.rowcount != 1:
         raise Conflict(_l("The task changed hands meanwhile; reload and try again."))
     case = db.session.get(Case, task.case_id)
-    add_event(case, EventKind.UNCLAIMED, user.id, task=task)
-    audit.record("task.unclaim", "case", case.case_no, actor_id=user.id, detail={"task": task.bpmn_id})
+    record_change(case, user.id, [event(case, EventKind.UNCLAIMED, user.id, task=task)], "task.unclaim",
+                  {"task": task.bpmn_id})
 
 
 def reassign(task_id: int, supervisor: User, assignee_id: int) -> HumanTask:
@@ -70,9 +69,8 @@ def reassign(task_id: int, supervisor: User, assignee_id: int) -> HumanTask:
     previous = task.assignee_id
     task.assignee_id, task.claimed_at = assignee.id, now_utc()
     case = db.session.get(Case, task.case_id)
-    add_event(case, EventKind.REASSIGNED, supervisor.id, task=task,
-              detail={"from": previous, "to": assignee.id, "to_name": assignee.display_name})
-    audit.record("task.reassign", "case", case.case_no, actor_id=supervisor.id,
-                 detail={"task": task.bpmn_id, "from": previous, "to": assignee.id})
     db.session.flush()
+    record_change(case, supervisor.id, [event(case, EventKind.REASSIGNED, supervisor.id, task=task, detail={
+        "from": previous, "to": assignee.id, "to_name": assignee.display_name})], "task.reassign",
+        {"task": task.bpmn_id, "from": previous, "to": assignee.id})
     return task

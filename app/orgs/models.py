@@ -59,25 +59,6 @@ class OrgUnit(db.Model):
     parent: Mapped["OrgUnit | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["OrgUnit"]] = relationship(back_populates="parent", order_by="OrgUnit.code")
 
-    def ancestors_and_self(self) -> list["OrgUnit"]:
-        """This unit, then its parent, up to the city."""
-        chain, unit = [], self
-        while unit is not None:
-            chain.append(unit)
-            unit = unit.parent
-        return chain
-
-    def unit_at_tier(self, tier: Tier) -> "OrgUnit":
-        """The unit of the given tier that this unit belongs to.
-
-        A case filed directly with a county (no township) has no township unit; work that the
-        model gives to a township lane then stays with the county itself.
-        """
-        for unit in self.ancestors_and_self():
-            if unit.tier == tier:
-                return unit
-        return self
-
     def __repr__(self) -> str:
         return f"<OrgUnit {self.code} {self.name}>"
 

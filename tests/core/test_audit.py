@@ -96,7 +96,7 @@ def test_rewritten_entry_with_a_fresh_hash_still_breaks_the_next_link(history):
     rows = entries()
     target = rows[1]
     target.detail = {"task": "accept", "forged": True}
-    target.entry_hash = audit._digest(target.prev_hash, target)
+    target.entry_hash = audit._entry_digest(target.prev_hash, target)
     db.session.commit()
     count, broken = audit.verify()
     assert broken.entry_id == rows[2].id
@@ -147,3 +147,21 @@ def test_refused_case_view_is_not_recorded_as_a_view(history, users, ctx):
     rows = entries()
     assert len(rows) == before
     assert not [r for r in rows if r.action == "case.view" and r.actor_id == users["nongan_reviewer"].id]
+
+
+def test_cutting_off_the_newest_entries_is_found(history):
+    """Deleting the last entries leaves an intact-looking chain; the head still remembers its end."""
+    rows = entries()
+    db.session.execute(text("DELETE FROM audit_entry WHERE id >= :id"), {"id": rows[-2].id})
+    db.session.commit()
+    count, broken = audit.verify()
+    assert count == len(rows) - 2
+    assert broken is not None
+    assert broken.entry_id == rows[-3].id
+    assert "head" in broken.reason
+
+
+def test_removing_the_head_is_found(history):
+    db.session.execute(text("DELETE FROM audit_head"))
+    db.session.commit()
+    assert audit.verify()[1] is not None

@@ -306,9 +306,30 @@ def test_crash_in_the_audit_log_leaves_everything_as_it_was(ctx, make_case, user
     def broken(*args, **kwargs):
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(audit, "record", broken)
+    monkeypatch.setattr(audit, "prepare", broken)
     with pytest.raises(RuntimeError, match="audit store unavailable"):
         runtime.complete_task(task.id, users["nanling_clerk"], {"decision": "accept"})
     db.session.rollback()
     monkeypatch.undo()
     assert snapshot(case.id, task.instance_id) == before
+
+
+def test_a_save_that_lost_a_race_is_refused(ctx, make_case, users, monkeypatch):
+    """Should another writer ever get past the row lock, the version check refuses the second save."""
+    case = make_case()
+    task = only_task(case.id)
+    instance_id = task.instance_id
+    version_before = row_version(instance_id)
+    real_sync = derive.sync
+
+    def sync_after_a_rival_write(instance, wf, case_):
+        db.session.execute(ProcessInstance.__table__.update().where(ProcessInstance.id == instance_id)
+                           .values(row_version=ProcessInstance.row_version + 1))
+        return real_sync(instance, wf, case_)
+
+    monkeypatch.setattr(derive, "sync", sync_after_a_rival_write)
+    with pytest.raises(Conflict):
+        runtime.complete_task(task.id, users["nanling_clerk"], {"decision": "accept"})
+    db.session.rollback()
+    assert row_version(instance_id) == version_before
+    assert only_task(case.id).bpmn_id == "accept"

@@ -60,7 +60,7 @@ def test_tiers_send_back_escalation_and_message(make_case, users, units):
     assert case.status == CaseStatus.COMPLETED
     assert case.outcome == "completed"
     kinds = [e.kind for e in db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                                .order_by(CaseEvent.id))]
+                                                .order_by(CaseEvent.at, CaseEvent.id))]
     assert kinds.count(EventKind.SENT_BACK) == 1
     assert kinds[-2:] == [EventKind.MESSAGE_RECEIVED, EventKind.COMPLETED]
 
