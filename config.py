@@ -38,6 +38,9 @@ class Config:
     CELERY_BROKER_URL = _env("CELERY_BROKER_URL", "")
     TIMER_SWEEP_SECONDS = _env("TIMER_SWEEP_SECONDS", 30)
     IN_PROCESS_SWEEPER = _env("IN_PROCESS_SWEEPER", False)
+    # Uploads: each material file at most this size; a whole request (several files) at most MAX_CONTENT_LENGTH.
+    MAX_MATERIAL_BYTES = _env("MAX_MATERIAL_BYTES", 10 * 2**20)
+    MAX_CONTENT_LENGTH = _env("MAX_CONTENT_LENGTH", 40 * 2**20)
     PROCESSES_DIR = _env("PROCESSES_DIR", str(BASE_DIR / "processes"))
     # Sessions expire after inactivity; cookies are HTTP-only and same-site.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env("SESSION_MINUTES", 30))

@@ -48,7 +48,10 @@ APPLICANTS = [
     ("changchun_dev", "长春示范置业有限公司", IdType.USCC, "91110000600037341L"),
 ]
 DEMO_SERVICE = Service(code="demo_review", name="示范审批事项", name_en="Demo review", family=Family.COMMON,
-                       process_id="demo_review", statutory_days=20, committed_days=10, accepting_tier=Tier.TOWNSHIP)
+                       process_id="demo_review", statutory_days=20, committed_days=10, accepting_tier=Tier.TOWNSHIP,
+                       materials=[{"code": "site_plan", "name": "宗地图", "name_en": "Parcel map", "required": True},
+                                  {"code": "id_copy", "name": "身份证明", "name_en": "Proof of identity",
+                                   "required": False}])
 
 
 def seed_organisation() -> dict[str, OrgUnit]:
@@ -94,8 +97,29 @@ def seed_catalogue() -> None:
         db.session.flush()
 
 
+def demo_pdf(text: str) -> bytes:
+    """A one-page PDF with one line of ASCII text: a stand-in parcel map for demo cases."""
+    safe = "".join(c for c in text if c.isascii() and c not in "()\\")
+    stream = f"BT /F1 14 Tf 72 720 Td ({safe}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
 def seed_cases(users: dict[str, User], units: dict[str, OrgUnit]) -> None:
     from app.cases.operations import open_case
+    from app.cases.uploads import inspect
 
     if db.session.scalar(select(Case.id).limit(1)) is not None:
         return
@@ -104,8 +128,10 @@ def seed_cases(users: dict[str, User], units: dict[str, OrgUnit]) -> None:
                                   ("自强街道 12 号宗地面积核实", "220102002", 1520.5),
                                   ("农安镇 7 号宗地权属核实", "220122100", 12500.0)]:
         applicant = users["zhangsan"]
+        site_plan = inspect(f"{township}-site-plan.pdf", demo_pdf(f"Parcel map {township}, {area} m2"), 2**20)
         open_case(service, units[township], title, {"area_m2": area}, applicant=applicant, actor_id=applicant.id,
-                  applicant_data={"name": applicant.display_name, "id_number": applicant.id_number})
+                  applicant_data={"name": applicant.display_name, "id_number": applicant.id_number},
+                  uploads={"site_plan": site_plan})
 
 
 def seed_all(with_cases: bool = True) -> dict[str, User]:

@@ -15,7 +15,7 @@ EVENT_KIND = {
     "claimed": _l("Claimed"), "unclaimed": _l("Released"), "reassigned": _l("Reassigned"),
     "timer_fired": _l("Deadline timer fired"), "message_received": _l("Message received"),
     "suspended": _l("Suspended"), "resumed": _l("Resumed"), "withdrawn": _l("Withdrawn by the applicant"),
-    "completed": _l("Closed"),
+    "completed": _l("Closed"), "material_added": _l("Materials submitted"),
 }
 DUE_STATE = {"green": _l("On time"), "amber": _l("Due soon"), "red": _l("Overdue"), "none": _l("No deadline")}
 VIEW_NAMES = {"mine": _l("My tasks"), "unclaimed": _l("Unclaimed"), "due_soon": _l("Due soon"),

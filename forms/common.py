@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 
+from forms.uploads import MaterialField
+
 
 class DecisionForm(FlaskForm):
     """A decision among the model's branches, with an opinion that is required when sending back or refusing."""
@@ -43,3 +45,6 @@ class DemoApplicationForm(FlaskForm):
     township = SelectField(_l("Township or street"), coerce=int, validators=[DataRequired()])
     area_m2 = DecimalField(_l("Area (m²)"), places=2,
                            validators=[DataRequired(), NumberRange(min=0.01, max=10_000_000)])
+    # Codes and requirements as in the demo service's catalogue row (app/demo_data.py).
+    site_plan = MaterialField(_l("Parcel map (PDF, JPEG or PNG)"), code="site_plan", required=True)
+    id_copy = MaterialField(_l("Proof of identity (optional)"), code="id_copy")

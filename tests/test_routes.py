@@ -9,6 +9,7 @@ browser's login over into another browser's request.
 A refused request must change nothing: `state()` is compared before and after.
 """
 
+import io
 import re
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -19,13 +20,16 @@ from sqlalchemy import func, select
 from app import create_app
 from app.api.auth import new_token
 from app.api.models import PartnerClient
-from app.cases.models import Case, CaseEvent, CaseStatus, EventKind
+from app.cases import materials
+from app.cases.models import Case, CaseEvent, CaseStatus, EventKind, Material
+from app.cases.uploads import inspect
 from app.core.models import AuditEntry, HolidaySchedule
 from app.demo_data import DEMO_PASSWORD
 from app.engine import runtime, tasks
 from app.engine.models import HumanTask, MessageSubscription, ProcessInstance, ReceivedMessage
 from app.extensions import db
 from app.orgs.models import User
+from tests import samples
 
 # (endpoint, method) -> the tests that exercise it. A route missing here fails test_every_route_is_covered.
 COVERAGE = {
@@ -56,7 +60,10 @@ COVERAGE = {
                                  "test_post_without_csrf_token_is_refused"],
     ("cases.my_cases", "GET"): ["test_my_cases"],
     ("cases.new_case", "GET"): ["test_new_case_page"],
-    ("cases.new_case", "POST"): ["test_new_case_post", "test_post_without_csrf_token_is_refused"],
+    ("cases.new_case", "POST"): ["test_new_case_post", "test_new_case_with_bad_files_stores_nothing",
+                                 "test_double_submit_makes_two_cases_only_when_asked_twice",
+                                 "test_post_without_csrf_token_is_refused"],
+    ("cases.material_file", "GET"): ["test_material_file"],
     ("api.post_message", "POST"): ["test_api_authentication", "test_api_delivers_once_and_reports_duplicates",
                                    "test_api_unknown_case_is_a_conflict", "test_api_malformed_body"],
 }
@@ -165,6 +172,7 @@ def state() -> dict:
         "audit": db.session.scalar(select(func.count()).select_from(AuditEntry)),
         "schedules": db.session.scalars(select(HolidaySchedule.year)).all(),
         "messages": db.session.scalars(select(ReceivedMessage.message_id)).all(),
+        "materials": db.session.scalars(select(Material.sha256).order_by(Material.id)).all(),
     }
     db.session.rollback()
     return rows
@@ -667,7 +675,8 @@ def test_new_case_post(world, browser, who, expected):
     b = browser(who)
     before = state()
     form = {"title": "新申请宗地", "township": str(world.unit_ids["220102002"]), "area_m2": "1200.50"}
-    response = b.post("/my/cases/new", form)
+    site_plan = samples.pdf("parcel map")
+    response = b.post("/my/cases/new", {**form, "site_plan": (io.BytesIO(site_plan), "../宗地图.pdf")})
     if expected != OK:
         check(response, expected)
         assert state() == before
@@ -676,15 +685,77 @@ def test_new_case_post(world, browser, who, expected):
     new = db.session.scalars(select(Case).where(Case.title == "新申请宗地")).one()
     assert path_of(response) == f"/cases/{new.id}"
     assert (new.applicant_id, new.jurisdiction_id) == (world.ids["zhangsan"], world.unit_ids["220102002"])
+    [material] = db.session.scalars(select(Material).where(Material.case_id == new.id)).all()
+    assert (material.code, material.filename, material.content_type) == ("site_plan", "宗地图.pdf", "application/pdf")
+    assert materials.read(material) == site_plan
     # An invalid form is shown again and creates nothing.
     middle = state()
     bad = b.post("/my/cases/new", {"title": "", "township": str(world.unit_ids["220102002"]), "area_m2": "-1"})
     assert bad.status_code == 200
     assert state() == middle
     # A county is not a township.
-    wrong = b.post("/my/cases/new", {**form, "township": str(world.unit_ids["220102"])})
+    wrong = b.post("/my/cases/new", {**form, "township": str(world.unit_ids["220102"]),
+                                     "site_plan": (io.BytesIO(site_plan), "map.pdf")})
     assert wrong.status_code in (200, 302)
     assert state()["cases"] == middle["cases"]
+
+
+@pytest.mark.parametrize(("files", "message"), [
+    ({}, "请附上此材料"),  # the required parcel map left out
+    ({"site_plan": (samples.exe(), "宗地图.pdf")}, "不是 PDF、JPEG 或 PNG 文件"),
+    ({"site_plan": (samples.pdf(), "宗地图.png")}, "与其内容类型"),
+    ({"site_plan": (samples.pdf(), "map.pdf"), "id_copy": (b"plain text", "id.jpg")}, "不是 PDF、JPEG 或 PNG 文件"),
+    ({"site_plan": (samples.pdf() + b"\0" * (2 * 2**20), "big.pdf")}, "上限为 2 MB"),
+])
+def test_new_case_with_bad_files_stores_nothing(world, browser, ctx, files, message):
+    ctx.config["MAX_MATERIAL_BYTES"] = 2 * 2**20
+    try:
+        b = browser("zhangsan")
+        before = state()
+        form = {"title": "坏文件申请", "township": str(world.unit_ids["220102002"]), "area_m2": "100"}
+        response = b.post("/my/cases/new", {**form, **{k: (io.BytesIO(d), n) for k, (d, n) in files.items()}})
+        assert response.status_code == 200
+        assert message in response.get_data(as_text=True)
+        assert state() == before
+    finally:
+        ctx.config["MAX_MATERIAL_BYTES"] = 10 * 2**20
+
+
+def test_double_submit_makes_two_cases_only_when_asked_twice(world, browser):
+    """Each submit is its own application; what stops a double click is the redirect after the
+    first (the browser leaves the form), and the same file twice is stored once."""
+    b = browser("zhangsan")
+    form = {"title": "重复提交", "township": str(world.unit_ids["220102002"]), "area_m2": "100"}
+    data = samples.pdf("same file")
+    for _ in range(2):
+        response = b.post("/my/cases/new", {**form, "site_plan": (io.BytesIO(data), "a.pdf")})
+        assert response.status_code == 302
+    rows = db.session.scalars(select(Material).join(Case).where(Case.title == "重复提交")).all()
+    assert len(rows) == 2
+    assert len({r.case_id for r in rows}) == 2
+
+
+@pytest.mark.parametrize(("who", "expected"), CASE_VIEWERS)
+def test_material_file(world, browser, users, who, expected):
+    case = db.session.get(Case, world.case_id)
+    data = samples.png()
+    [material] = materials.attach(case, {"site_plan": inspect("现场照片.png", data, 2**20)}, users["zhangsan"].id)
+    db.session.commit()
+    b = browser(who)
+    before = state()
+    response = b.get(f"/cases/{world.case_id}/materials/{material.id}")
+    check(response, expected)
+    if expected == OK:
+        assert response.data == data
+        assert response.headers["Content-Type"] == "image/png"
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
+        assert state()["audit"] == before["audit"] + 1  # reading a material is logged
+    else:
+        assert state() == before
+    if who is not None:  # a material of another case is not found through this one
+        assert b.get(f"/cases/{world.case_id + 1}/materials/{material.id}").status_code == 404
+        assert b.get(f"/cases/{world.case_id}/materials/{material.id + 1}").status_code == 404
 
 
 # --------------------------------------------------------------------------- admin

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import now_utc
@@ -39,6 +39,7 @@ class EventKind(enum.StrEnum):
     RESUMED = "resumed"
     WITHDRAWN = "withdrawn"
     COMPLETED = "completed"
+    MATERIAL_ADDED = "material_added"
 
 
 class Service(db.Model):
@@ -55,6 +56,11 @@ class Service(db.Model):
     committed_days: Mapped[int]  # working days the bureau promises (承诺时限)
     accepting_tier: Mapped[Tier] = mapped_column(_enum(Tier))
     active: Mapped[bool] = mapped_column(default=True)
+    # The materials an application carries: [{"code", "name", "name_en", "required"}], in display order.
+    materials: Mapped[list] = mapped_column(JSON, default=list)
+
+    def material(self, code: str) -> dict | None:
+        return next((m for m in self.materials if m["code"] == code), None)
 
 
 class Case(db.Model):
@@ -105,3 +111,24 @@ class CaseEvent(db.Model):
     case: Mapped[Case] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
     org_unit: Mapped[OrgUnit | None] = relationship()
+
+
+class Material(db.Model):
+    """A file submitted with a case, kept in the object store under its SHA-256. Never edited: a
+    corrected file is a new row, and the one it replaces points to it."""
+
+    __tablename__ = "case_material"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))  # which of the service's materials this is
+    filename: Mapped[str] = mapped_column(String(120))  # as the applicant named it, made safe
+    content_type: Mapped[str] = mapped_column(String(64))  # as detected from the content
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    object_key: Mapped[str] = mapped_column(String(200))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("case_material.id"))
+
+    uploaded_by: Mapped[User | None] = relationship()

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.cases import materials
 from app.cases.models import Case, Service
 from app.core.clock import now_utc
 from app.core.deadlines import deadline_after
@@ -20,8 +21,9 @@ def township_choices() -> list[tuple[int, str]]:
 
 
 def open_case(service: Service, jurisdiction: OrgUnit, title: str, data: dict, *, applicant: User | None,
-              actor_id: int | None, applicant_data: dict | None = None) -> Case:
-    """Create the case, fix its committed deadline and start the service's current process version."""
+              actor_id: int | None, applicant_data: dict | None = None, uploads: dict | None = None) -> Case:
+    """Create the case, fix its committed deadline, attach the checked `uploads` ({material code:
+    Upload}) and start the service's current process version."""
     definition = latest_definition(service.process_id)
     if definition is None or not service.active:
         raise EngineError(_l("This service is not available at the moment."))
@@ -34,15 +36,17 @@ def open_case(service: Service, jurisdiction: OrgUnit, title: str, data: dict, *
     db.session.flush()
     # Office code, year and a serial unique across the system: readable on the phone and on paper.
     case.case_no = f"{jurisdiction.code[:6]}-{now.year}-{case.id:07d}"
+    materials.attach(case, uploads or {}, actor_id)
     runtime.start(case, definition, data, actor_id)
     return case
 
 
-def submit_demo_application(applicant: User, form_data: dict) -> Case:
+def submit_demo_application(applicant: User, form_data: dict, uploads: dict) -> Case:
     service = db.session.get(Service, DEMO_SERVICE)
     township = db.session.get(OrgUnit, form_data["township"])
     if service is None or township is None or township.tier != Tier.TOWNSHIP:
         raise EngineError(_l("Choose a township or street from the list."))
     return open_case(service, township, form_data["title"].strip(), {"area_m2": float(form_data["area_m2"])},
                      applicant=applicant, actor_id=applicant.id,
-                     applicant_data={"name": applicant.display_name, "id_number": applicant.id_number or ""})
+                     applicant_data={"name": applicant.display_name, "id_number": applicant.id_number or ""},
+                     uploads=uploads)

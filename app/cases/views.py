@@ -1,16 +1,17 @@
 """Clerk workbench, task pages and case pages; applicants' own case list."""
 
+import io
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
-from app.cases import operations, queues
-from app.cases.models import Case, CaseEvent, CaseStatus, Service
+from app.cases import materials, operations, queues
+from app.cases.models import Case, CaseEvent, CaseStatus, Material, Service
 from app.core import audit
 from app.core.clock import now_utc
 from app.engine import runtime, tasks
@@ -27,6 +28,7 @@ from app.orgs.permissions import (
     scope_unit_ids,
 )
 from forms.common import DemoApplicationForm
+from forms.uploads import checked_uploads
 from forms.registry import form_for
 
 bp = Blueprint("cases", __name__)
@@ -115,7 +117,7 @@ def _render_task(task: HumanTask, case: Case, form):
     soon = queues.due_soon_threshold(now, current_app.config["DUE_SOON_WORKING_DAYS"])
     return render_template(
         "cases/task.html", task=task, case=case, form=form, diagram=_diagram(case, _workflow(case)),
-        events=_events(case),
+        events=_events(case), checklist=materials.checklist(case),
         due=queues.due_state(task.due_at, now, soon), may_work=can_work_on(current_user, task),
         may_reassign=can_reassign(current_user, task),
         assignees=eligible_assignees(task) if can_reassign(current_user, task) else [],
@@ -226,6 +228,7 @@ def case_page(case_id: int):
         and case.closed_at is None and runtime.withdrawable(wf)
     )
     return render_template("cases/case.html", case=case, events=_events(case), diagram=_diagram(case, wf),
+                           checklist=materials.checklist(case),
                            open_tasks=open_tasks, may_supervise=can_supervise_case(current_user, case),
                            may_withdraw=may_withdraw)
 
@@ -236,6 +239,22 @@ def diagram_xml(case_id: int):
     case = _visible_case(case_id)
     instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case.id)) or abort(404)
     return instance.definition.bpmn_xml, 200, {"Content-Type": "application/xml; charset=utf-8"}
+
+
+@bp.route("/cases/<int:case_id>/materials/<int:material_id>")
+@login_required
+def material_file(case_id: int, material_id: int):
+    """A material's file, for those who may see the case; every read is in the audit log."""
+    case = _visible_case(case_id)
+    material = db.session.get(Material, material_id)
+    if material is None or material.case_id != case.id:
+        abort(404)
+    data = materials.read(material)
+    audit.record("material.view", "case", case.case_no, actor_id=current_user.id, ip=request.remote_addr or "",
+                 detail={"material": material.id, "sha256": material.sha256})
+    # Served as a download, never rendered in our origin; the type is the one detected at upload.
+    return send_file(io.BytesIO(data), mimetype=material.content_type, as_attachment=True,
+                     download_name=material.filename, etag=material.sha256, max_age=0)
 
 
 @bp.route("/cases/<int:case_id>/suspend", methods=["POST"])
@@ -303,7 +322,7 @@ def new_case():
     form.township.choices = operations.township_choices()
     if form.validate_on_submit():
         try:
-            case = operations.submit_demo_application(current_user, form.data)
+            case = operations.submit_demo_application(current_user, form.data, checked_uploads(form))
         except EngineError as exc:
             return _failed(exc, url_for("cases.new_case"))
         flash(_("Application %(no)s submitted.", no=case.case_no), "success")
