@@ -21,6 +21,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _register_transaction_boundary(app)
+    _register_error_pages(app)
 
     from app.cli import register_cli
 
@@ -75,6 +76,26 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def _register_error_pages(app: Flask) -> None:
+    """Refusals in the user's language with a way back; the API keeps its JSON answers."""
+    from flask import render_template, request
+    from flask_babel import lazy_gettext as _l
+
+    messages = {
+        403: _l("You may not open this page."),
+        404: _l("There is no such page, or it is not within your jurisdiction."),
+        413: _l("The files sent together are too large. Send fewer or smaller files."),
+    }
+
+    def page(exc):
+        if request.path.startswith("/api/"):
+            return {"error": exc.name}, exc.code
+        return render_template("error.html", code=exc.code, message=messages[exc.code]), exc.code
+
+    for code in messages:
+        app.register_error_handler(code, page)
 
 
 def _register_transaction_boundary(app: Flask) -> None:

@@ -2,8 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+from wtforms import DecimalField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import UUID, DataRequired, Length, NumberRange, ValidationError
 
 from forms.uploads import MaterialField
 
@@ -41,6 +41,7 @@ class DemoCityApproveForm(DecisionForm):
 class DemoApplicationForm(FlaskForm):
     """An application to the demo service: where the land is and how large."""
 
+    submission_key = HiddenField(validators=[DataRequired(), UUID()])
     title = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
     township = SelectField(_l("Township or street"), coerce=int, validators=[DataRequired()])
     area_m2 = DecimalField(_l("Area (m²)"), places=2,

@@ -11,6 +11,7 @@ A refused request must change nothing: `state()` is compared before and after.
 
 import io
 import re
+import uuid
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -44,7 +45,8 @@ COVERAGE = {
     ("auth.logout", "POST"): ["test_logout", "test_post_without_csrf_token_is_refused"],
     ("auth.set_language", "POST"): ["test_language_switch", "test_post_without_csrf_token_is_refused"],
     ("cases.workbench", "GET"): ["test_workbench"],
-    ("cases.task_page", "GET"): ["test_task_page", "test_task_page_of_a_finished_task"],
+    ("cases.task_page", "GET"): ["test_task_page", "test_task_page_of_a_finished_task",
+                                 "test_task_page_lists_materials_against_the_checklist"],
     ("cases.complete", "POST"): ["test_complete", "test_complete_with_invalid_form",
                                  "test_post_without_csrf_token_is_refused"],
     ("cases.claim", "POST"): ["test_claim", "test_claim_of_a_claimed_task", "test_post_without_csrf_token_is_refused"],
@@ -61,7 +63,9 @@ COVERAGE = {
     ("cases.my_cases", "GET"): ["test_my_cases"],
     ("cases.new_case", "GET"): ["test_new_case_page"],
     ("cases.new_case", "POST"): ["test_new_case_post", "test_new_case_with_bad_files_stores_nothing",
-                                 "test_double_submit_makes_two_cases_only_when_asked_twice",
+                                 "test_double_submit_makes_one_case",
+                                 "test_a_form_without_its_submission_key_is_refused",
+                                 "test_a_request_over_the_size_limit_is_refused_with_a_message",
                                  "test_post_without_csrf_token_is_refused"],
     ("cases.material_file", "GET"): ["test_material_file"],
     ("api.post_message", "POST"): ["test_api_authentication", "test_api_delivers_once_and_reports_duplicates",
@@ -358,6 +362,25 @@ def test_task_page(world, browser, who, expected, may_work):
         assert ('data-testid="task-form"' in html) is may_work
     else:
         assert state() == before
+
+
+def test_task_page_lists_materials_against_the_checklist(world, browser, users):
+    b = browser("nanling_clerk")
+    html = b.get(f"/tasks/{world.task_id}").get_data(as_text=True)
+    section = html[html.index('data-testid="materials"'):]
+    assert '<li class="missing">' in section
+    assert "宗地图" in section
+    assert "缺少" in section
+    case = db.session.get(Case, world.case_id)
+    [material] = materials.attach(case, {"site_plan": inspect("宗地图.pdf", samples.pdf(), 2**20)},
+                                  users["zhangsan"].id)
+    db.session.commit()
+    html = b.get(f"/tasks/{world.task_id}").get_data(as_text=True)
+    section = html[html.index('data-testid="materials"'):]
+    assert '<li class="missing">' not in section
+    assert f"/cases/{world.case_id}/materials/{material.id}" in section
+    assert material.sha256[:12] in section
+    assert "材料已提交" in html  # on the timeline
 
 
 def test_task_page_of_a_finished_task(world, browser):
@@ -674,7 +697,8 @@ def test_new_case_page(ctx, browser, who, expected):
 def test_new_case_post(world, browser, who, expected):
     b = browser(who)
     before = state()
-    form = {"title": "新申请宗地", "township": str(world.unit_ids["220102002"]), "area_m2": "1200.50"}
+    form = {"title": "新申请宗地", "township": str(world.unit_ids["220102002"]), "area_m2": "1200.50",
+            "submission_key": str(uuid.uuid4())}
     site_plan = samples.pdf("parcel map")
     response = b.post("/my/cases/new", {**form, "site_plan": (io.BytesIO(site_plan), "../宗地图.pdf")})
     if expected != OK:
@@ -690,11 +714,13 @@ def test_new_case_post(world, browser, who, expected):
     assert materials.read(material) == site_plan
     # An invalid form is shown again and creates nothing.
     middle = state()
-    bad = b.post("/my/cases/new", {"title": "", "township": str(world.unit_ids["220102002"]), "area_m2": "-1"})
+    bad = b.post("/my/cases/new", {"title": "", "township": str(world.unit_ids["220102002"]), "area_m2": "-1",
+                                   "submission_key": str(uuid.uuid4())})
     assert bad.status_code == 200
     assert state() == middle
     # A county is not a township.
     wrong = b.post("/my/cases/new", {**form, "township": str(world.unit_ids["220102"]),
+                                     "submission_key": str(uuid.uuid4()),
                                      "site_plan": (io.BytesIO(site_plan), "map.pdf")})
     assert wrong.status_code in (200, 302)
     assert state()["cases"] == middle["cases"]
@@ -712,7 +738,8 @@ def test_new_case_with_bad_files_stores_nothing(world, browser, ctx, files, mess
     try:
         b = browser("zhangsan")
         before = state()
-        form = {"title": "坏文件申请", "township": str(world.unit_ids["220102002"]), "area_m2": "100"}
+        form = {"title": "坏文件申请", "township": str(world.unit_ids["220102002"]), "area_m2": "100",
+                "submission_key": str(uuid.uuid4())}
         response = b.post("/my/cases/new", {**form, **{k: (io.BytesIO(d), n) for k, (d, n) in files.items()}})
         assert response.status_code == 200
         assert message in response.get_data(as_text=True)
@@ -721,18 +748,35 @@ def test_new_case_with_bad_files_stores_nothing(world, browser, ctx, files, mess
         ctx.config["MAX_MATERIAL_BYTES"] = 10 * 2**20
 
 
-def test_double_submit_makes_two_cases_only_when_asked_twice(world, browser):
-    """Each submit is its own application; what stops a double click is the redirect after the
-    first (the browser leaves the form), and the same file twice is stored once."""
+def test_double_submit_makes_one_case(world, browser):
+    """The same form posted twice (a double click, a retried request) makes one case; the second post
+    lands on it with a message. A new form is a new application."""
     b = browser("zhangsan")
-    form = {"title": "重复提交", "township": str(world.unit_ids["220102002"]), "area_m2": "100"}
+    form = {"title": "重复提交", "township": str(world.unit_ids["220102002"]), "area_m2": "100",
+            "submission_key": str(uuid.uuid4())}
     data = samples.pdf("same file")
-    for _ in range(2):
-        response = b.post("/my/cases/new", {**form, "site_plan": (io.BytesIO(data), "a.pdf")})
-        assert response.status_code == 302
-    rows = db.session.scalars(select(Material).join(Case).where(Case.title == "重复提交")).all()
-    assert len(rows) == 2
-    assert len({r.case_id for r in rows}) == 2
+    first = b.post("/my/cases/new", {**form, "site_plan": (io.BytesIO(data), "a.pdf")})
+    before = state()
+    second = b.post("/my/cases/new", {**form, "site_plan": (io.BytesIO(data), "a.pdf")})
+    assert second.status_code == 302
+    assert second.location == first.location
+    assert state() == before
+    assert any("已提交" in m for m in re.findall(r'<div class="flash info"[^>]*>([^<]*)</div>',
+                                                 b.follow(second).get_data(as_text=True)))
+    again = b.post("/my/cases/new", {**form, "submission_key": str(uuid.uuid4()),
+                                     "site_plan": (io.BytesIO(data), "a.pdf")})
+    assert again.location != first.location
+    assert len(db.session.scalars(select(Case).where(Case.title == "重复提交")).all()) == 2
+
+
+def test_a_form_without_its_submission_key_is_refused(world, browser):
+    b = browser("zhangsan")
+    before = state()
+    response = b.post("/my/cases/new", {"title": "无键", "township": str(world.unit_ids["220102002"]),
+                                        "area_m2": "100", "submission_key": "not-a-key",
+                                        "site_plan": (io.BytesIO(samples.pdf()), "a.pdf")})
+    assert response.status_code == 200
+    assert state() == before
 
 
 @pytest.mark.parametrize(("who", "expected"), CASE_VIEWERS)
@@ -952,3 +996,26 @@ def test_api_malformed_body(waiting, browser, body):
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.get_json()["error"] == "bad_request"
     assert state() == before
+
+
+def test_a_request_over_the_size_limit_is_refused_with_a_message(world, browser, ctx):
+    ctx.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    try:
+        b = browser("zhangsan")
+        before = state()
+        form = {"title": "超大申请", "township": str(world.unit_ids["220102002"]), "area_m2": "100",
+                "site_plan": (io.BytesIO(samples.pdf() + b"\0" * 128 * 1024), "big.pdf")}
+        response = b.post("/my/cases/new", form)
+        assert response.status_code == 413
+        assert "文件过大" in response.get_data(as_text=True)
+        assert state() == before
+    finally:
+        ctx.config["MAX_CONTENT_LENGTH"] = 40 * 2**20
+
+
+def test_refusals_are_pages_in_the_users_language(world, browser):
+    b = browser("ziqiang_clerk")
+    response = b.get(f"/cases/{world.case_id}")
+    assert response.status_code == 404
+    assert 'data-testid="error"' in response.get_data(as_text=True)
+    assert "不在您的管辖范围内" in response.get_data(as_text=True)

@@ -81,6 +81,9 @@ class Case(db.Model):
     due_estimated: Mapped[bool] = mapped_column(default=False)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(String(64), default="")
+    # The one-time key of the form that submitted it: a second post of that form (a double click, a
+    # retried request) finds this case instead of making another.
+    submission_key: Mapped[str | None] = mapped_column(String(36), unique=True)
 
     service: Mapped[Service] = relationship()
     jurisdiction: Mapped[OrgUnit] = relationship()

@@ -21,7 +21,8 @@ def township_choices() -> list[tuple[int, str]]:
 
 
 def open_case(service: Service, jurisdiction: OrgUnit, title: str, data: dict, *, applicant: User | None,
-              actor_id: int | None, applicant_data: dict | None = None, uploads: dict | None = None) -> Case:
+              actor_id: int | None, applicant_data: dict | None = None, uploads: dict | None = None,
+              submission_key: str | None = None) -> Case:
     """Create the case, fix its committed deadline, attach the checked `uploads` ({material code:
     Upload}) and start the service's current process version."""
     definition = latest_definition(service.process_id)
@@ -31,7 +32,7 @@ def open_case(service: Service, jurisdiction: OrgUnit, title: str, data: dict, *
     deadline = deadline_after(service.committed_days, now)
     case = Case(case_no="", service_code=service.code, title=title, jurisdiction=jurisdiction,
                 jurisdiction_id=jurisdiction.id, applicant=applicant, submitted_at=now, due_at=deadline.due_at,
-                due_estimated=deadline.estimated, applicant_data=applicant_data or {})
+                due_estimated=deadline.estimated, applicant_data=applicant_data or {}, submission_key=submission_key)
     db.session.add(case)
     db.session.flush()
     # Office code, year and a serial unique across the system: readable on the phone and on paper.
@@ -49,4 +50,9 @@ def submit_demo_application(applicant: User, form_data: dict, uploads: dict) -> 
     return open_case(service, township, form_data["title"].strip(), {"area_m2": float(form_data["area_m2"])},
                      applicant=applicant, actor_id=applicant.id,
                      applicant_data={"name": applicant.display_name, "id_number": applicant.id_number or ""},
-                     uploads=uploads)
+                     uploads=uploads, submission_key=form_data["submission_key"])
+
+
+def already_submitted(applicant: User, submission_key: str) -> Case | None:
+    return db.session.scalar(select(Case).where(Case.submission_key == submission_key,
+                                                Case.applicant_id == applicant.id))

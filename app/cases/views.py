@@ -1,6 +1,7 @@
 """Clerk workbench, task pages and case pages; applicants' own case list."""
 
 import io
+import uuid
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -8,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from SpiffWorkflow.util.task import TaskState
 
 from app.cases import materials, operations, queues
@@ -320,11 +322,23 @@ def new_case():
         abort(403)
     form = DemoApplicationForm()
     form.township.choices = operations.township_choices()
+    if request.method == "GET":
+        form.submission_key.data = str(uuid.uuid4())
+    previous = form.submission_key.data and operations.already_submitted(current_user, form.submission_key.data)
+    if request.method == "POST" and previous:
+        flash(_("This application was already submitted as %(no)s.", no=previous.case_no), "info")
+        return redirect(url_for("cases.case_page", case_id=previous.id))
     if form.validate_on_submit():
         try:
             case = operations.submit_demo_application(current_user, form.data, checked_uploads(form))
+            db.session.flush()
         except EngineError as exc:
             return _failed(exc, url_for("cases.new_case"))
+        except IntegrityError:  # the same form posted twice at once: the other request made the case
+            db.session.rollback()
+            previous = operations.already_submitted(current_user, form.submission_key.data) or abort(409)
+            flash(_("This application was already submitted as %(no)s.", no=previous.case_no), "info")
+            return redirect(url_for("cases.case_page", case_id=previous.id))
         flash(_("Application %(no)s submitted.", no=case.case_no), "success")
         return redirect(url_for("cases.case_page", case_id=case.id))
     return render_template("cases/new_case.html", form=form)
