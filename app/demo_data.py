@@ -139,5 +139,8 @@ def seed_all(with_cases: bool = True) -> dict[str, User]:
     users = seed_people(units)
     seed_catalogue()
     if with_cases:
+        from app.register import demo as register_demo
+
         seed_cases(users, units)
+        register_demo.seed()
     return users
