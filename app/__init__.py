@@ -71,10 +71,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.cases.views import bp as cases_bp
     from app.core.views import bp as core_bp
     from app.orgs.views import bp as auth_bp
+    from app.register.views import bp as register_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(register_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 

@@ -24,6 +24,8 @@ DECISIONS = {
     "accept": _l("Accept"), "reject": _l("Refuse"), "approve": _l("Approve"), "send_back": _l("Send back"),
     "escalate": _l("Escalate to the city"),
 }
+RESTRICTION_KIND = {"mortgage": _l("Mortgage"), "seizure": _l("Seizure"), "objection": _l("Objection"),
+                    "advance_notice": _l("Advance notice")}
 TIER_NAMES = {"city": _l("City"), "county": _l("County"), "township": _l("Township")}
 
 
@@ -35,6 +37,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.globals.update(CASE_STATUS=CASE_STATUS, EVENT_KIND=EVENT_KIND, DUE_STATE=DUE_STATE,
                                  VIEW_NAMES=VIEW_NAMES, TIER_NAMES=TIER_NAMES, DECISIONS=DECISIONS,
+                                 RESTRICTION_KIND=RESTRICTION_KIND,
                                  get_locale=get_locale)
 
     @app.template_filter("unit_name")

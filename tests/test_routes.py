@@ -68,6 +68,8 @@ COVERAGE = {
                                  "test_a_request_over_the_size_limit_is_refused_with_a_message",
                                  "test_post_without_csrf_token_is_refused"],
     ("cases.material_file", "GET"): ["test_material_file"],
+    ("register.search", "GET"): ["test_register_search"],
+    ("register.unit_page", "GET"): ["test_register_unit_page", "test_register_unit_page_as_of_a_date"],
     ("api.post_message", "POST"): ["test_api_authentication", "test_api_delivers_once_and_reports_duplicates",
                                    "test_api_unknown_case_is_a_conflict", "test_api_malformed_body"],
 }
@@ -1019,3 +1021,80 @@ def test_refusals_are_pages_in_the_users_language(world, browser):
     assert response.status_code == 404
     assert 'data-testid="error"' in response.get_data(as_text=True)
     assert "不在您的管辖范围内" in response.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- register
+
+
+@pytest.fixture
+def register_unit(ctx, users, clock):
+    """A unit of 南关区 in the register, entered a week ago, owned by 张三."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from app.orgs.models import IdType
+    from app.register import entry as register
+    from app.register.models import Holding, RegistrationType, RightType
+
+    unit_no = "220102001003GB00012F00010001"
+    owner = register.party("张三", IdType.RESIDENT_ID, "11010519491231002X")
+    entry = register.enter_now(None, users["admin"].id, RegistrationType.FIRST, at=clock.now - timedelta(days=7))
+    register.write(entry, "unit", unit_no, unit_no, {"location": "南关区人民大街 1 号", "land_area_m2": Decimal(90),
+                                                      "building_area_m2": Decimal(80), "land_use": "城镇住宅用地",
+                                                      "county_code": "220102"})
+    register.write(entry, "right", "R-1", unit_no, {
+        "right_type": RightType.STATE_LAND_USE_BUILDING, "holding": Holding.SOLE,
+        "certificate_no": "吉(2026)长春市不动产权第0000001号", "holders": [{"party_id": owner.id, "share": None}]})
+    db.session.commit()
+    return unit_no
+
+
+REGISTER_READERS = [
+    (None, LOGIN), ("zhangsan", 404), ("changchun_dev", 404), ("nongan_town_clerk", 404), ("nongan_reviewer", 404),
+    ("nanling_clerk", OK), ("ziqiang_clerk", OK), ("nanguan_reviewer", OK), ("city_supervisor", OK),
+    ("city_approver", OK),
+]
+
+
+@pytest.mark.parametrize(("who", "expected"), REGISTER_READERS)
+def test_register_unit_page(world, register_unit, browser, who, expected):
+    b = browser(who)
+    before = state()
+    response = b.get(f"/register/units/{register_unit}")
+    check(response, expected)
+    if expected == OK:
+        html = response.get_data(as_text=True)
+        assert "南关区人民大街 1 号" in html
+        assert "张三 (11010519491231002X)" in html
+        assert state()["audit"] == before["audit"] + 1  # a view of personal data is logged
+    else:
+        assert state() == before
+    if who is not None:
+        assert b.get("/register/units/220102001003GB00012F0001000X").status_code == 404  # malformed
+
+
+def test_register_unit_page_as_of_a_date(world, register_unit, browser, clock):
+    from datetime import timedelta
+
+    b = browser("nanguan_reviewer")
+    earlier = (clock.now - timedelta(days=10)).date().isoformat()  # before the unit was entered
+    html = b.get(f"/register/units/{register_unit}?at={earlier}").get_data(as_text=True)
+    assert 'data-testid="register-empty"' in html
+    today = clock.now.date().isoformat()
+    assert "张三" in b.get(f"/register/units/{register_unit}?at={today}").get_data(as_text=True)
+    bad = b.get(f"/register/units/{register_unit}?at=yesterday")
+    assert bad.status_code == 302
+    assert "YYYY-MM-DD" in " ".join(flash_errors(b, bad))
+
+
+@pytest.mark.parametrize(("who", "expected"), [(None, LOGIN), ("zhangsan", 403), ("nanling_clerk", OK)])
+def test_register_search(world, register_unit, browser, who, expected):
+    b = browser(who)
+    check(b.get("/register"), expected)
+    if expected != OK:
+        return
+    found = b.get("/register", query_string={"unit_no": "220102 001003 gb00012 f00010001"})
+    assert (found.status_code, path_of(found)) == (302, f"/register/units/{register_unit}")
+    wrong = b.get("/register", query_string={"unit_no": "220102001003XB00012F00010001"})
+    assert wrong.status_code == 200
+    assert "第 13 位" in wrong.get_data(as_text=True)
