@@ -1,12 +1,10 @@
 """Jinja filters and globals: local times, and the words shown for statuses and timeline events."""
 
-from zoneinfo import ZoneInfo
-
 from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-LOCAL = ZoneInfo("Asia/Shanghai")
+from app.core.clock import LOCAL
 
 CASE_STATUS = {"running": _l("In progress"), "suspended": _l("Suspended"), "completed": _l("Closed"),
                "withdrawn": _l("Withdrawn")}

@@ -3,7 +3,6 @@
 import io
 import uuid
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -15,7 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from app.cases import materials, operations, queues
 from app.cases.models import Case, CaseEvent, CaseStatus, Material, Service
 from app.core import audit
-from app.core.clock import now_utc
+from app.core.clock import LOCAL, now_utc
 from app.engine import runtime, tasks
 from app.engine.errors import EngineError
 from app.engine.models import HumanTask, ProcessInstance
@@ -34,7 +33,6 @@ from forms.uploads import checked_uploads
 from forms.registry import form_for
 
 bp = Blueprint("cases", __name__)
-LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 def _staff_only():
@@ -331,7 +329,6 @@ def new_case():
     if form.validate_on_submit():
         try:
             case = operations.submit_demo_application(current_user, form.data, checked_uploads(form))
-            db.session.flush()
         except EngineError as exc:
             return _failed(exc, url_for("cases.new_case"))
         except IntegrityError:  # the same form posted twice at once: the other request made the case

@@ -10,12 +10,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from lunar_python import Lunar
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from app.core.clock import LOCAL
 
 _ONE_DAY = timedelta(days=1)
 _WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -120,7 +119,7 @@ class WorkingCalendar:
                     day += step
         first_counted = origin if n == 0 else origin + step
         estimated = tuple(sorted(self.fallback_years(min(first_counted, day), max(first_counted, day))))
-        due_at = datetime.combine(day, time.max, tzinfo=SHANGHAI).astimezone(UTC)
+        due_at = datetime.combine(day, time.max, tzinfo=LOCAL).astimezone(UTC)
         return Deadline(due_at=due_at, estimated=bool(estimated), estimated_years=estimated)
 
     def _year(self, year: int) -> _Year:
@@ -236,7 +235,7 @@ def _validate(year: int, holidays: Mapping[date, str], workdays: Mapping[date, s
 def _local_date(moment: datetime) -> date:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("naive datetime: times must be timezone-aware")
-    return moment.astimezone(SHANGHAI).date()
+    return moment.astimezone(LOCAL).date()
 
 
 def _package_knows(year: int) -> bool:

@@ -2,6 +2,10 @@
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+# The bureau's local time: what dates on forms and pages mean (working days, "as of" a date).
+LOCAL = ZoneInfo("Asia/Shanghai")
 
 _source: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 

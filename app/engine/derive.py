@@ -8,7 +8,6 @@ keeps its claim and due date while it stays READY, and a step that changes nothi
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -19,7 +18,6 @@ from app.core.clock import now_utc
 from app.core.deadlines import deadline_after
 from app.engine.lanes import candidate_unit_id, parse_lane
 from app.engine.models import HumanTask, InstanceStatus, InstanceTimer, MessageSubscription, ProcessInstance
-from app.extensions import db
 
 _ATTR = "smartland_derived"  # where `snapshot` leaves its result on the loaded workflow
 # Plain writes (app/core/batch.py), not the ORM: these rows are read by queries and never as objects
@@ -36,13 +34,6 @@ class Derived:
 
 def _properties(task) -> dict:
     return task.task_spec.extensions.get("properties", {}) if hasattr(task.task_spec, "extensions") else {}
-
-
-def _waiting(wf: BpmnWorkflow, definition_class):
-    for task in wf.get_tasks(state=TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, definition_class):
-            yield task, definition
 
 
 def derived(wf: BpmnWorkflow, status: InstanceStatus) -> Derived:
@@ -75,23 +66,9 @@ def new_instance(wf: BpmnWorkflow) -> None:
     setattr(wf, _ATTR, Derived())
 
 
-def _stored(instance: ProcessInstance) -> Derived:
-    """The rows as stored: for a workflow that was not loaded through `snapshot`."""
-    out = Derived()
-    out.ready = dict.fromkeys(db.session.scalars(select(HumanTask.task_guid).where(
-        HumanTask.instance_id == instance.id)))
-    out.timers = {r.task_guid: (r.bpmn_id, r.fire_at) for r in db.session.execute(
-        select(InstanceTimer.task_guid, InstanceTimer.bpmn_id, InstanceTimer.fire_at).where(
-            InstanceTimer.instance_id == instance.id))}
-    out.subscriptions = {r.task_guid: (r.message_name, r.correlation_key) for r in db.session.execute(
-        select(MessageSubscription.task_guid, MessageSubscription.message_name,
-               MessageSubscription.correlation_key).where(MessageSubscription.instance_id == instance.id))}
-    return out
-
-
 def sync(instance: ProcessInstance, wf: BpmnWorkflow, case) -> list[Write]:
     """The writes that bring the rows in line with the workflow, for `execute_together`."""
-    before = getattr(wf, _ATTR, None) or _stored(instance)
+    before = getattr(wf, _ATTR)  # set by `snapshot` (runtime.load) or `new_instance` (runtime.start)
     after = derived(wf, instance.status)
     setattr(wf, _ATTR, after)  # a second save in the same transaction diffs against this one
     return [*_human_tasks(instance, case, before.ready, after.ready),

@@ -141,9 +141,9 @@ def _decoded(data: dict) -> dict:
 def lodge_seizure(entry: RegisterEntry, key: str, unit_no: str, court: Party, document_no: str,
                   received_at: datetime) -> Restriction:
     """A seizure takes effect at its time of receipt; behind an effective seizure it is queued (轮候)."""
+    lock_units([unit_no])  # before reading: two seizures lodged at once must not both take effect
     effective = [r for r in history.restrictions(unit_no) if r.kind == RestrictionKind.SEIZURE]
     state = RestrictionState.QUEUED if effective else RestrictionState.EFFECTIVE
-    lock_units([unit_no])
     return write(entry, "restriction", key, unit_no, {
         "kind": RestrictionKind.SEIZURE, "state": state, "holder_party_id": court.id, "document_no": document_no,
         "received_at": received_at})

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.cases.models import Case
+from app.extensions import db
 from app.register import history
 from app.register.models import PendingChange, RestrictionKind
 
@@ -42,7 +44,7 @@ def check_unit(unit_no: str, *, changes_ownership: bool, case_id: int | None = N
         findings.append(Finding("objection", Severity.WARN, str(_l(
             "An objection is registered (%(doc)s): whoever acquires the unit bears the risk of the dispute.",
             doc=objection.document_no))))
-    others = db_pending_cases(unit_no, exclude=case_id)
+    others = pending_cases(unit_no, exclude=case_id)
     if others:
         findings.append(Finding("pending_case", Severity.BLOCK if changes_ownership else Severity.WARN, str(_l(
             "Another case is pending on this unit: %(cases)s.", cases=", ".join(others)))))
@@ -59,15 +61,13 @@ def check_unit(unit_no: str, *, changes_ownership: bool, case_id: int | None = N
     return findings
 
 
-def db_pending_cases(unit_no: str, exclude: int | None = None) -> list[str]:
-    """Case numbers with changes to this unit not yet entered."""
-    from app.cases.models import Case, CaseStatus
-    from app.extensions import db
-
-    rows = db.session.scalars(select(Case.case_no).join(PendingChange, PendingChange.case_id == Case.id).where(
-        PendingChange.unit_no == unit_no, PendingChange.entry_id.is_(None), Case.status == CaseStatus.RUNNING,
-        Case.id != (exclude or 0)).distinct()).all()
-    return sorted(rows)
+def pending_cases(unit_no: str, exclude: int | None = None) -> list[str]:
+    """Numbers of open cases (running or suspended) with changes to this unit not yet entered."""
+    query = (select(Case.case_no).join(PendingChange, PendingChange.case_id == Case.id)
+             .where(PendingChange.unit_no == unit_no, PendingChange.entry_id.is_(None), Case.closed_at.is_(None)))
+    if exclude is not None:
+        query = query.where(Case.id != exclude)
+    return sorted(db.session.scalars(query.distinct()))
 
 
 def blocking(findings: list[Finding]) -> list[Finding]:

@@ -1,7 +1,6 @@
 """The register as staff read it: a unit's page, now or as it stood on a past date."""
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.core import audit
+from app.core.clock import LOCAL
 from app.extensions import db
 from app.orgs import tree
 from app.orgs.models import OrgUnit, Tier
@@ -17,7 +17,6 @@ from app.register import history
 from app.register.unit_numbers import UnitNumberError, parse
 
 bp = Blueprint("register", __name__)
-LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 def may_read_county(user, county_code: str) -> bool:

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import chinese_calendar
 import pytest
 
+from app.core.clock import LOCAL
 from app.core.calendar import (
-    SHANGHAI,
     Deadline,
     ScheduleError,
     WorkingCalendar,
@@ -34,7 +34,7 @@ WORKDAYS_2027 = "01-31, 02-20, 05-08, 09-26, 10-09"
 
 
 def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
+    return datetime(year, month, day, hour, tzinfo=LOCAL)
 
 
 def end_of_local_day(year: int, month: int, day: int) -> datetime:
@@ -63,7 +63,7 @@ def test_add_over_national_day_lands_on_saturday_make_up_day():
     deadline = WorkingCalendar().add_working_days(local(2026, 9, 30), 3)
     # Oct 1–7 off; Oct 8, Oct 9, Sat Oct 10 count.
     assert deadline == Deadline(end_of_local_day(2026, 10, 10), estimated=False, estimated_years=())
-    assert deadline.due_at.astimezone(SHANGHAI) == datetime(2026, 10, 10, 23, 59, 59, 999999, tzinfo=SHANGHAI)
+    assert deadline.due_at.astimezone(LOCAL) == datetime(2026, 10, 10, 23, 59, 59, 999999, tzinfo=LOCAL)
 
 
 def test_add_from_a_friday_skips_the_weekend():

@@ -112,7 +112,7 @@ def test_a_withdrawn_case_leaves_the_register_untouched(registered, make_case, u
     assert case.status == CaseStatus.WITHDRAWN
     after = history.record(UNIT)
     assert (after.notations, [r.id for r in after.rights]) == (before.notations, [r.id for r in before.rights])
-    assert rules.db_pending_cases(UNIT) == []  # a withdrawn case no longer holds the unit
+    assert rules.pending_cases(UNIT) == []  # a withdrawn case no longer holds the unit
 
 
 def test_a_queued_seizure_takes_effect_when_the_first_is_released(registered, users, clock):
