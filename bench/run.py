@@ -60,7 +60,8 @@ def _summary(results: dict) -> list[tuple[str, dict]]:
         if name in bare:
             rows.append((name, bare[name]))
     comp = results.get("completion", {})
-    for name in ("completion both steps (complete_task+commit)", "completion ratio median / bare_spiff step median"):
+    for name in ("completion both steps (complete_task+commit)", "completion ratio median / bare_spiff step median",
+                 "completion ratio median / interleaved bare step median"):
         if name in comp:
             rows.append((name, comp[name]))
     queue = results.get("queue", {})
