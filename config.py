@@ -41,6 +41,10 @@ class Config:
     # Uploads: each material file at most this size; a whole request (several files) at most MAX_CONTENT_LENGTH.
     MAX_MATERIAL_BYTES = _env("MAX_MATERIAL_BYTES", 10 * 2**20)
     MAX_CONTENT_LENGTH = _env("MAX_CONTENT_LENGTH", 40 * 2**20)
+    # Other agencies' inboxes for outbox messages: the tax bureau's receiving endpoint and our token there.
+    OUTBOX_DESTINATIONS: ClassVar[dict] = {"tax": {"url": _env("TAX_ENDPOINT", ""), "token": _env("TAX_TOKEN", "")}}
+    OUTBOX_SECONDS = _env("OUTBOX_SECONDS", 15)
+    OUTBOX_TIMEOUT_SECONDS = _env("OUTBOX_TIMEOUT_SECONDS", 10)
     PROCESSES_DIR = _env("PROCESSES_DIR", str(BASE_DIR / "processes"))
     # Sessions expire after inactivity; cookies are HTTP-only and same-site.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env("SESSION_MINUTES", 30))

@@ -48,6 +48,8 @@ def _select_locale() -> str:
 def _init_extensions(app: Flask) -> None:
     # Models must be imported before Alembic or create_all look at the metadata.
     from app import models  # noqa: F401
+    # Service-task handlers register by name; deploying a model checks the names it calls.
+    from app.register import handlers  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))

@@ -14,6 +14,10 @@ def make_celery(flask_app) -> Celery:
                 "task": "smartland.sweep_timers",
                 "schedule": float(flask_app.config["TIMER_SWEEP_SECONDS"]),
             },
+            "deliver-outbox": {
+                "task": "smartland.deliver_outbox",
+                "schedule": float(flask_app.config["OUTBOX_SECONDS"]),
+            },
         },
     )
 
@@ -23,6 +27,13 @@ def make_celery(flask_app) -> Celery:
 
         with flask_app.app_context():
             return sweep_timers()
+
+    @celery.task(name="smartland.deliver_outbox")
+    def deliver_outbox_job() -> int:
+        from app.core.outbox import deliver_due
+
+        with flask_app.app_context():
+            return deliver_due()
 
     celery.flask_app = flask_app
     return celery

@@ -22,6 +22,8 @@ TOWNSHIPS = [
     ("220102001", "南岭街道", "Nanling Subdistrict", "220102"),
     ("220102002", "自强街道", "Ziqiang Subdistrict", "220102"),
     ("220102003", "民康街道", "Minkang Subdistrict", "220102"),
+    ("220104001", "桂林街道", "Guilin Subdistrict", "220104"),
+    ("220104002", "南湖街道", "Nanhu Subdistrict", "220104"),
     ("220122100", "农安镇", "Nong'an Town", "220122"),
     ("220122101", "伏龙泉镇", "Fulongquan Town", "220122"),
     ("220122102", "哈拉海镇", "Halahai Town", "220122"),
@@ -38,6 +40,10 @@ STAFF = [
     ("nanguan_officer", "南关区执法 吴刚", [("220102", Role.ENFORCEMENT_OFFICER)]),
     ("nanguan_legal", "南关区法制审核 郑洁", [("220102", Role.LEGAL_REVIEWER)]),
     ("nongan_reviewer", "农安县局审核 刘洋", [("220122", Role.REVIEWER)]),
+    ("nongan_registrar", "农安县局登簿 钱进", [("220122", Role.REGISTRAR)]),
+    ("chaoyang_reviewer", "朝阳区分局审核 冯雪", [("220104", Role.REVIEWER)]),
+    ("chaoyang_registrar", "朝阳区分局登簿 卫东", [("220104", Role.REGISTRAR)]),
+    ("guilin_clerk", "桂林街道窗口 蒋琳", [("220104001", Role.CLERK)]),
     ("nanling_clerk", "南岭街道窗口 张丽", [("220102001", Role.CLERK)]),
     ("nanling_clerk2", "南岭街道窗口 何平", [("220102001", Role.CLERK)]),
     ("ziqiang_clerk", "自强街道窗口 马超", [("220102002", Role.CLERK)]),
@@ -47,6 +53,10 @@ APPLICANTS = [
     ("zhangsan", "张三", IdType.RESIDENT_ID, "11010519491231002X"),
     ("changchun_dev", "长春示范置业有限公司", IdType.USCC, "91110000600037341L"),
 ]
+# Applicants who appear in the demo register (app/register/demo.py), added with it: the owner of
+# the first demo unit, and the bank holding mortgages, so joint applications can be tried end to end.
+REGISTER_APPLICANTS = [("wangwei", "王伟", IdType.RESIDENT_ID, ("220102", 0)),
+                       ("ccb_changchun", "中国建设银行股份有限公司长春分行", IdType.USCC, "912201007")]
 DEMO_SERVICE = Service(code="demo_review", name="示范审批事项", name_en="Demo review", family=Family.COMMON,
                        process_id="demo_review", statutory_days=20, committed_days=10, accepting_tier=Tier.TOWNSHIP,
                        materials=[{"code": "site_plan", "name": "宗地图", "name_en": "Parcel map", "required": True},
@@ -92,9 +102,26 @@ def seed_people(units: dict[str, OrgUnit]) -> dict[str, User]:
 
 
 def seed_catalogue() -> None:
+    from app.register import catalogue
+
     if db.session.get(Service, DEMO_SERVICE.code) is None:
         db.session.add(Service(**{c.key: getattr(DEMO_SERVICE, c.key) for c in Service.__table__.columns}))
         db.session.flush()
+    catalogue.seed()
+
+
+def seed_register_applicants(users: dict[str, User]) -> None:
+    from app.register import demo
+
+    password = hash_password(DEMO_PASSWORD)
+    for username, name, id_type, source in REGISTER_APPLICANTS:
+        if username in users:
+            continue
+        number = demo.resident_id(*source) if id_type == IdType.RESIDENT_ID else demo.org_id(source)
+        users[username] = User(username=username, display_name=name, kind=UserKind.APPLICANT, id_type=id_type,
+                               id_number=number, password_hash=password)
+        db.session.add(users[username])
+    db.session.flush()
 
 
 def demo_pdf(text: str) -> bytes:
@@ -143,4 +170,5 @@ def seed_all(with_cases: bool = True) -> dict[str, User]:
 
         seed_cases(users, units)
         register_demo.seed()
+        seed_register_applicants(users)
     return users

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import now_utc
@@ -22,3 +22,18 @@ class PartnerClient(db.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes.split()
+
+
+class PartnerQuery(db.Model):
+    """Every register query a partner makes: who asked, under which document, about what."""
+
+    __tablename__ = "partner_query"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner_client.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # unit | party
+    subject: Mapped[str] = mapped_column(String(32))  # the unit number or ID number asked about
+    document_no: Mapped[str] = mapped_column(String(100))  # 协助查询通知书 or ruling number
+    officer: Mapped[str] = mapped_column(String(100))  # the officer named on the request
+    results: Mapped[int] = mapped_column(Integer, default=0)

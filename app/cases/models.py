@@ -3,13 +3,15 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import now_utc
 from app.core.types import UTCDateTime
 from app.extensions import db
-from app.orgs.models import OrgUnit, Tier, User, _enum
+from app.orgs.models import IdType, OrgUnit, Tier, User, _enum
 
 
 class Family(enum.StrEnum):
@@ -40,6 +42,33 @@ class EventKind(enum.StrEnum):
     WITHDRAWN = "withdrawn"
     COMPLETED = "completed"
     MATERIAL_ADDED = "material_added"
+    CONFIRMED = "confirmed"  # a party to a joint application confirmed it online
+    CORRECTION_REQUESTED = "correction_requested"
+    CORRECTION_FIXED = "correction_fixed"
+    VISIT = "visit"
+    OUTBOX = "outbox"  # a message to another agency was queued, delivered or gave up
+
+
+class Channel(enum.StrEnum):
+    """How an applicant did a step: at a counter (a physical visit), online, or by post."""
+
+    WINDOW = "window"
+    ONLINE = "online"
+    POST = "post"
+
+
+class VisitPurpose(enum.StrEnum):
+    SUBMISSION = "submission"  # handing in the application
+    IDENTITY_CHECK = "identity_check"
+    SIGNING = "signing"
+    CORRECTION = "correction"  # bringing a missing material
+    PAYMENT = "payment"
+    PICKUP = "pickup"  # collecting the certificate
+
+
+class PartyRole(enum.StrEnum):
+    HOLDER = "holder"  # 权利人: who gains the right (buyer, lending bank, the holder whose name changed)
+    OBLIGOR = "obligor"  # 义务人: who gives it (seller, mortgagor)
 
 
 class Service(db.Model):
@@ -56,7 +85,16 @@ class Service(db.Model):
     committed_days: Mapped[int]  # working days the bureau promises (承诺时限)
     accepting_tier: Mapped[Tier] = mapped_column(_enum(Tier))
     active: Mapped[bool] = mapped_column(default=True)
-    # The materials an application carries: [{"code", "name", "name_en", "required"}], in display order.
+    # The applicant's form (forms/registry.APPLICATION_FORMS); empty for services applied for elsewhere.
+    form_key: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    joint: Mapped[bool] = mapped_column(default=False, server_default="0")  # every party must confirm online
+    fee_yuan: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=0, server_default="0")
+    fee_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    fee_note_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    guide: Mapped[str] = mapped_column(Text, default="", server_default="")  # conditions, in plain words
+    guide_en: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The materials an application carries, in display order: [{"code", "name", "name_en", "required",
+    # "alternatives": [documents any one of which will do]}].
     materials: Mapped[list] = mapped_column(JSON, default=list)
 
     def material(self, code: str) -> dict | None:
@@ -84,6 +122,13 @@ class Case(db.Model):
     # The one-time key of the form that submitted it: a second post of that form (a double click, a
     # retried request) finds this case instead of making another.
     submission_key: Mapped[str | None] = mapped_column(String(36), unique=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.ONLINE, server_default="online")
+    unit_no: Mapped[str] = mapped_column(String(28), default="", server_default="", index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 受理
+    # While the case waits on the applicant (a correction), its clock stops: the start of the wait,
+    # and the working days paused so far (the deadline has already moved by them).
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     service: Mapped[Service] = relationship()
     jurisdiction: Mapped[OrgUnit] = relationship()
@@ -135,3 +180,71 @@ class Material(db.Model):
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("case_material.id"))
 
     uploaded_by: Mapped[User | None] = relationship()
+
+
+class CaseParty(db.Model):
+    """A party to an application. In a joint application every party other than the one who
+    submitted confirms online, logged in with the ID number given here, before a clerk sees the case."""
+
+    __tablename__ = "case_party"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    role: Mapped[PartyRole] = mapped_column(_enum(PartyRole))
+    name: Mapped[str] = mapped_column(String(100))
+    id_type: Mapped[IdType] = mapped_column(_enum(IdType))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    share: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class Correction(db.Model):
+    """A request to correct an application (补正). The first lists every missing item at once
+    (一次性告知); a later request for an item that list did not name is marked `second`."""
+
+    __tablename__ = "case_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    items: Mapped[list] = mapped_column(JSON, default=list)  # material codes
+    note: Mapped[str] = mapped_column(Text, default="")
+    second: Mapped[bool] = mapped_column(default=False)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    requested_by: Mapped[User | None] = relationship()
+
+
+class Visit(db.Model):
+    """One step an applicant did in person or otherwise. Only `window` is a trip to a counter."""
+
+    __tablename__ = "case_visit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    purpose: Mapped[VisitPurpose] = mapped_column(_enum(VisitPurpose))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    org_unit: Mapped[OrgUnit | None] = relationship()
+
+
+class Draft(db.Model):
+    """An application being prepared by an applicant: form fields and the materials already uploaded."""
+
+    __tablename__ = "application_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    service_code: Mapped[str] = mapped_column(ForeignKey("service.code"))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # {material code: {"filename", "content_type", "size", "sha256", "object_key"}}
+    files: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    service: Mapped[Service] = relationship()

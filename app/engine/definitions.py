@@ -70,8 +70,20 @@ def lint_expression(source: str, statements: bool) -> str | None:
     return None
 
 
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
 def lint_model(path: Path, xml: bytes) -> None:
+    from app.engine.scripts import HANDLERS
+
     root = etree.fromstring(xml)
+    for operator in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
+        if operator.get("id") not in HANDLERS:
+            raise DeployError(f"{path.name}: no service task handler named {operator.get('id')!r}")
+        for parameter in operator.iter(f"{{{SPIFF_NS}}}parameter"):
+            problem = lint_expression(parameter.get("value") or "None", statements=False)
+            if problem:
+                raise DeployError(f"{path.name}: {operator.get('id')}: parameter {parameter.get('id')}: {problem}")
     for lane in root.iter(f"{{{BPMN_NS}}}lane"):
         try:
             parse_lane(lane.get("name"))

@@ -50,16 +50,19 @@ def sweep_timers(limit: int = 500) -> int:
 
 
 def start_in_process_sweeper(app) -> None:
-    """The embedded column of DESIGN.md: a daemon thread instead of Celery beat."""
+    """The embedded column of DESIGN.md: a daemon thread instead of Celery beat (timers and the outbox)."""
 
     def loop():
         while True:
             time.sleep(app.config["TIMER_SWEEP_SECONDS"])
             with app.app_context():
-                try:
-                    sweep_timers()
-                except Exception:
-                    db.session.rollback()
-                    log.exception("timer sweep failed")
+                from app.core.outbox import deliver_due
+
+                for job in (sweep_timers, deliver_due):
+                    try:
+                        job()
+                    except Exception:
+                        db.session.rollback()
+                        log.exception("%s failed", job.__name__)
 
     threading.Thread(target=loop, name="timer-sweeper", daemon=True).start()

@@ -26,9 +26,9 @@ from app.core import audit
 from app.core.batch import execute_together, insert_row, update_rows
 from app.core.clock import now_utc
 from app.core.deadlines import current_calendar, deadline_after
-from app.engine import derive, spiff
+from app.engine import derive, scripts, spiff
 from app.engine.definitions import loaded_spec
-from app.engine.errors import Conflict, ModelError, NotAllowed
+from app.engine.errors import Conflict, EngineError, ModelError, NotAllowed
 from app.engine.models import HumanTask, InstanceStatus, ProcessDefinition, ProcessInstance, ReceivedMessage
 from app.extensions import db
 
@@ -76,7 +76,11 @@ def _run(step, *args):
     """Run engine steps; a model failure becomes a ModelError the user can read, nothing saved."""
     try:
         return step(*args)
+    except EngineError:  # a handler refusing with a reason the user can read (a registration rule)
+        raise
     except SpiffWorkflowException as exc:
+        if isinstance(exc.__cause__ or exc.__context__, EngineError):
+            raise (exc.__cause__ or exc.__context__) from None
         raise ModelError(_l("The process could not continue: %(error)s", error=str(exc))) from exc
     except Exception as exc:  # scripts are Python: any exception from a model is a model failure
         raise ModelError(_l("The process could not continue: %(error)s", error=f"{type(exc).__name__}: {exc}")) from exc
@@ -148,11 +152,13 @@ def start(case: Case, definition: ProcessDefinition, data: dict, actor_id: int |
     initial = {"case_no": case.case_no, "service_code": case.service_code, **deepcopy(data)}
     for task in wf.get_tasks(state=TaskState.READY):
         task.set_data(**initial)
-    _run(wf.do_engine_steps)
+    # The instance row exists before the first steps run: handlers they call may look for it.
     instance = ProcessInstance(case_id=case.id, definition_id=definition.id, definition=definition,
                                state="", serializer_version=spiff.SERIALIZER_VERSION)
     db.session.add(instance)
     db.session.flush()
+    with scripts.acting(actor_id):
+        _run(wf.do_engine_steps)
     derive.new_instance(wf)
     version = {"process": definition.process_id, "version": definition.version}
     save(instance, wf, case, actor_id, [event(case, EventKind.SUBMITTED, actor_id, detail=version)],
@@ -192,8 +198,9 @@ def complete_task(task_id: int, user, data: dict, note: str = "") -> Case:
     wf = load(instance)
     task = ready_task(wf, task_row.task_guid)
     task.set_data(**deepcopy(data))
-    _run(task.run)
-    _run(wf.do_engine_steps)
+    with scripts.acting(user.id):
+        _run(task.run)
+        _run(wf.do_engine_steps)
     decision = data.get("decision", "")
     kind = EventKind.SENT_BACK if decision == "send_back" else EventKind.TASK_COMPLETED
     save(instance, wf, case, user.id, [event(case, kind, user.id, task=task_row, detail={"decision": decision},
@@ -263,8 +270,9 @@ def deliver_message(name: str, correlation: dict, payload: dict, message_id: str
     payload = deepcopy(payload)
     correlations = _run(definition.calculate_correlations, wf.script_engine, definition.correlation_properties,
                         payload)
-    _run(wf.send_event, BpmnEvent(definition, payload, correlations))
-    _run(wf.do_engine_steps)
+    with scripts.acting(actor_id):
+        _run(wf.send_event, BpmnEvent(definition, payload, correlations))
+        _run(wf.do_engine_steps)
     record = ReceivedMessage(message_id=message_id, message_name=name, correlation_key=key,
                              instance_id=instance.id, sender=sender)
     db.session.add(record)

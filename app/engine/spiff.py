@@ -135,6 +135,17 @@ def _refuse_if_unsafe(source: str, statements: bool) -> None:
         raise ValueError(f"refused to run {source.strip()[:60]!r}: {problem}")
 
 
+class ScriptEngine(PythonScriptEngine):
+    """Service tasks call the handlers registered in app/engine/scripts.py. (The stock
+    `call_service` hides every error behind a NameError of its own.)"""
+
+    def call_service(self, task, operation_name, operation_params):
+        from app.engine import scripts
+
+        params = {name: p["value"] for name, p in operation_params.items()}
+        return json.dumps(scripts.call(operation_name, task.data, params), default=str)
+
+
 def make_script_engine(helpers: dict) -> PythonScriptEngine:
     """Scripts see task data, the vetted helpers and a handful of builtins; `import` has no builtin to call."""
-    return PythonScriptEngine(environment=CheckedEnvironment({"__builtins__": SAFE_BUILTINS, **helpers}))
+    return ScriptEngine(environment=CheckedEnvironment({"__builtins__": SAFE_BUILTINS, **helpers}))

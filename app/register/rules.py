@@ -13,6 +13,10 @@ from app.register import history
 from app.register.models import PendingChange, RestrictionKind
 
 
+# Services that dispose of the unit: forbidden while it is seized, and every holder must take part.
+DISPOSITIONS = {"reg_transfer", "reg_mortgage"}
+
+
 class Severity(enum.StrEnum):
     BLOCK = "block"
     WARN = "warn"
@@ -72,3 +76,24 @@ def pending_cases(unit_no: str, exclude: int | None = None) -> list[str]:
 
 def blocking(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == Severity.BLOCK]
+
+
+def for_case(case: Case, stage: str = "review", tax_result: dict | None = None) -> list[Finding]:
+    """The findings for a registration case now: the unit's rules, and at entry the deed tax.
+
+    stage: "acceptance", "review" or "entry". A transfer cannot be entered before the tax bureau's
+    result says the deed tax is paid (契税法 Art 11)."""
+    from app.cases.models import CaseParty, PartyRole
+
+    if not case.unit_no:
+        return []
+    disposes = case.service_code in DISPOSITIONS
+    obligors = None
+    if disposes:
+        obligors = set(db.session.scalars(select(CaseParty.id_number).where(
+            CaseParty.case_id == case.id, CaseParty.role == PartyRole.OBLIGOR)))
+    findings = check_unit(case.unit_no, changes_ownership=disposes, case_id=case.id, applicants_id_numbers=obligors)
+    if case.service_code == "reg_transfer" and stage == "entry" and (tax_result or {}).get("status") != "cleared":
+        findings.append(Finding("tax_unpaid", Severity.BLOCK, str(_l(
+            "The deed tax is not confirmed as paid: a transfer is entered only after the tax bureau's result."))))
+    return findings

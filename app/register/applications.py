@@ -1,0 +1,182 @@
+"""Applications for registration submitted online: checked against the register and its rules
+before anything is stored, then opened as a case whose process starts at once.
+
+A refused application stores nothing: every check runs before the case is created, and the case,
+its parties, materials and the started process are written in the request's one transaction.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
+
+from app.cases.models import Case, CaseParty, Channel, Draft, PartyRole, Service, Visit, VisitPurpose
+from app.cases.operations import open_case
+from app.core.clock import now_utc
+from app.engine.errors import EngineError
+from app.extensions import db
+from app.orgs.models import IdType, OrgUnit, Tier, User
+from app.register import history, rules
+from app.register.catalogue import REGISTRATION_TYPES
+from app.register.models import RestrictionKind
+from app.register.unit_numbers import UnitNumberError, parse
+
+
+class ApplicationRefused(EngineError):
+    """The application cannot be submitted; `reasons` lists every reason at once."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__("；".join(str(r) for r in reasons))
+        self.reasons = [str(r) for r in reasons]
+
+
+def identify(id_number: str) -> tuple[IdType, str]:
+    """The document type of an ID number and its normalised form; ValueError with a message a person
+    can act on (a wrong check digit is named as such)."""
+    value = (id_number or "").strip().upper().replace(" ", "")
+    if uscc.is_valid(value):
+        return IdType.USCC, uscc.compact(value)
+    try:
+        return IdType.RESIDENT_ID, ric.validate(value)
+    except InvalidChecksum:
+        reason = _l("the check digit (the last character) is wrong")
+    except InvalidComponent:
+        reason = _l("the date of birth in it is not a real date")
+    except InvalidLength:
+        reason = _l("it must have 18 characters")
+    except ValidationError:
+        reason = _l("it is neither a resident ID number nor a unified social credit code")
+    raise ValueError(str(_l("ID number %(number)s is not valid: %(reason)s.", number=value or "—", reason=reason)))
+
+
+@dataclass
+class PartyInput:
+    name: str
+    id_number: str
+    share: Decimal | None = None
+
+
+@dataclass
+class Application:
+    """What an applicant submits, as the form checked it. Which fields count depends on the service."""
+
+    unit_no: str
+    office_id: int
+    obligors: list[PartyInput] = field(default_factory=list)  # sellers, mortgagors, the holder's old identity
+    holders: list[PartyInput] = field(default_factory=list)  # buyers, the bank, the holder's new identity
+    holding: str = "sole"
+    price_yuan: Decimal | None = None
+    amount_yuan: Decimal | None = None
+    contract_no: str = ""
+    mortgage_key: str = ""
+
+    def as_data(self) -> dict:
+        """The application as kept with the case (JSON), parties apart."""
+        return {"unit_no": self.unit_no, "holding": self.holding, "contract_no": self.contract_no,
+                "mortgage_key": self.mortgage_key,
+                "price_yuan": str(self.price_yuan) if self.price_yuan is not None else None,
+                "amount_yuan": str(self.amount_yuan) if self.amount_yuan is not None else None}
+
+
+def offices_for(county_code: str) -> list[OrgUnit]:
+    county = db.session.scalar(select(OrgUnit).where(OrgUnit.code == county_code))
+    if county is None:
+        return []
+    return [u for u in county.children if u.tier == Tier.TOWNSHIP]
+
+
+def check(applicant: User, service: Service, app: Application) -> tuple[list[CaseParty], OrgUnit]:
+    """Every check of an application against the register; raises ApplicationRefused with all reasons."""
+    reasons: list = []
+    try:
+        unit_no = parse(app.unit_no).value
+    except UnitNumberError as exc:
+        raise ApplicationRefused([exc]) from None
+    record = history.record(unit_no)
+    if record is None:
+        raise ApplicationRefused([_l("Unit %(no)s is not in the register.", no=unit_no)])
+    app.unit_no = unit_no
+    office = db.session.get(OrgUnit, app.office_id)
+    if office is None or office.tier != Tier.TOWNSHIP or office.code[:6] != record.unit.county_code:
+        reasons.append(_l("Choose a service point in the county where the property lies."))
+    parties, problems = _parties(service, app, record)
+    reasons += problems
+    if applicant.id_number not in {p.id_number for p in parties}:
+        reasons.append(_l("You must be one of the parties to this application (your ID number %(no)s is not among "
+                          "them).", no=applicant.id_number or "—"))
+    if service.code == "reg_mortgage_cancellation" and not any(
+            r.key == app.mortgage_key for r in record.of_kind(RestrictionKind.MORTGAGE)):
+        reasons.append(_l("Mortgage %(key)s is not registered on this unit.", key=app.mortgage_key or "—"))
+    obligor_ids = {p.id_number for p in parties if p.role == PartyRole.OBLIGOR}
+    findings = rules.check_unit(unit_no, changes_ownership=service.code in rules.DISPOSITIONS,
+                                applicants_id_numbers=obligor_ids if service.code in rules.DISPOSITIONS else None)
+    reasons += [f.message for f in rules.blocking(findings)]
+    if reasons:
+        raise ApplicationRefused(reasons)
+    return parties, office
+
+
+def _parties(service: Service, app: Application, record) -> tuple[list[CaseParty], list]:
+    problems, parties = [], []
+    for role, inputs in ((PartyRole.OBLIGOR, app.obligors), (PartyRole.HOLDER, app.holders)):
+        for p in inputs:
+            try:
+                id_type, number = identify(p.id_number)
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            parties.append(CaseParty(role=role, name=p.name.strip(), id_type=id_type, id_number=number,
+                                     share=p.share))
+    if service.code == "reg_transfer" and app.holding == "shares":
+        shares = [p.share for p in parties if p.role == PartyRole.HOLDER]
+        if any(s is None for s in shares) or sum(shares) != 1:
+            problems.append(_l("Shares of the buyers must be given for each and add up to 1."))
+    if service.code == "reg_change":
+        holders = {h.party.id_number for r in record.rights for h in r.holders}
+        if not any(p.id_number in holders for p in parties if p.role == PartyRole.OBLIGOR):
+            problems.append(_l("The former name and ID number must be those of a holder in the register."))
+    return parties, problems
+
+
+def submit(applicant: User, service: Service, app: Application, uploads: dict, submission_key: str,
+           draft: Draft | None = None) -> Case:
+    if not service.active or service.form_key == "":
+        raise EngineError(_l("This service is not available at the moment."))
+    parties, office = check(applicant, service, app)
+    now = now_utc()
+    for p in parties:  # the one who submits has confirmed by submitting
+        if p.id_number == applicant.id_number:
+            p.confirmed_at, p.confirmed_by_id = now, applicant.id
+    needs_confirmation = service.joint and any(p.confirmed_at is None for p in parties)
+    unit = history.unit(app.unit_no)
+    title = f"{service.name}：{unit.location}"
+    data = {"unit_no": app.unit_no, "registration_type": REGISTRATION_TYPES[service.code].value,
+            "needs_confirmation": needs_confirmation}
+    case = _open(service, office, title, data, applicant, app, uploads, submission_key)
+    for p in parties:
+        p.case_id = case.id
+    db.session.add_all(parties)
+    db.session.add(Visit(case_id=case.id, purpose=VisitPurpose.SUBMISSION, channel=Channel.ONLINE, at=now,
+                         org_unit_id=office.id, recorded_by_id=applicant.id))
+    if draft is not None:
+        db.session.delete(draft)
+    db.session.flush()
+    return case
+
+
+def _open(service, office, title, data, applicant, app, uploads, submission_key) -> Case:
+    # Parties are read by the first service tasks only after acceptance, so they can follow the start.
+    case = open_case(service, office, title[:200], data, applicant=applicant, actor_id=applicant.id,
+                     applicant_data={"name": applicant.display_name, "id_number": applicant.id_number or "",
+                                     "application": app.as_data()},
+                     uploads=uploads, submission_key=submission_key)
+    case.unit_no = app.unit_no
+    return case
+
+
+def parties(case: Case) -> list[CaseParty]:
+    return db.session.scalars(select(CaseParty).where(CaseParty.case_id == case.id)
+                              .order_by(CaseParty.role, CaseParty.id)).all()

@@ -1,0 +1,139 @@
+"""The service tasks of the registration models (processes/registration/): acceptance, corrections,
+refusals, the tax push, entry in the register (登簿), delivery of the certificate, court orders.
+
+Each runs inside the operation that advanced the workflow, so what it writes commits or rolls back
+with the workflow's state. A handler that refuses raises an EngineError whose message the clerk sees.
+"""
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.cases import corrections
+from app.cases.models import Case, CaseEvent, CaseParty, Channel, EventKind, PartyRole, Visit, VisitPurpose
+from app.core.clock import now_utc
+from app.engine.errors import NotAllowed
+from app.engine.scripts import current_actor, handler
+from app.extensions import db
+from app.orgs.models import IdType, User
+from app.register import entry, history, rules, tax
+from app.register.models import RegistrationType, RestrictionKind
+
+
+def _application(case: Case) -> dict:
+    return case.applicant_data.get("application", {})
+
+
+def _parties(case: Case, role: PartyRole) -> list[CaseParty]:
+    return db.session.scalars(select(CaseParty).where(CaseParty.case_id == case.id, CaseParty.role == role)
+                              .order_by(CaseParty.id)).all()
+
+
+def _register_party(p: CaseParty):
+    return entry.party(p.name, p.id_type, p.id_number)
+
+
+def _refuse_if_blocked(findings) -> None:
+    blocked = rules.blocking(findings)
+    if blocked:
+        raise NotAllowed(_l("Registration rules forbid this now: %(rules)s",
+                            rules="；".join(f.message for f in blocked)))
+
+
+@handler("registration.accept")
+def accept(case: Case, data: dict) -> dict:
+    """受理: the rules are checked again (the register may have changed since submission), the case's
+    changes are proposed, so other applications on the unit see a case pending on it."""
+    _refuse_if_blocked(rules.for_case(case, stage="acceptance"))
+    case.accepted_at = now_utc()
+    app = _application(case)
+    unit_no = case.unit_no
+    record = history.record(unit_no)
+    if case.service_code == "reg_transfer":
+        buyers = _parties(case, PartyRole.HOLDER)
+        holders = [{"party_id": _register_party(p).id, "share": str(p.share) if p.share is not None else None}
+                   for p in buyers]
+        for right in record.rights:
+            entry.propose(case, "right", right.key, unit_no, {
+                "right_type": right.right_type.value, "holding": app.get("holding", "sole"), "certificate_no": "",
+                "holders": holders})
+    elif case.service_code == "reg_mortgage":
+        bank = _register_party(_parties(case, PartyRole.HOLDER)[0])
+        entry.propose(case, "restriction", f"MC{case.id:08d}", unit_no, {
+            "kind": RestrictionKind.MORTGAGE.value, "holder_party_id": bank.id, "rank": len(record.mortgages) + 1,
+            "amount": app.get("amount_yuan"), "document_no": app.get("contract_no", "")})
+    elif case.service_code == "reg_mortgage_cancellation":
+        entry.propose(case, "restriction", app["mortgage_key"], unit_no, ends=True)
+    elif case.service_code == "reg_change":
+        old = {p.id_number for p in _parties(case, PartyRole.OBLIGOR)}
+        new = _register_party(_parties(case, PartyRole.HOLDER)[0])
+        for right in record.rights:
+            if not any(h.party.id_number in old for h in right.holders):
+                continue
+            entry.propose(case, "right", right.key, unit_no, {
+                "right_type": right.right_type.value, "holding": right.holding.value,
+                "certificate_no": right.certificate_no,
+                "holders": [{"party_id": new.id if h.party.id_number in old else h.party_id,
+                             "share": str(h.share) if h.share is not None else None} for h in right.holders]})
+    return {"accepted_at": case.accepted_at.isoformat()}
+
+
+@handler("registration.request_correction")
+def request_correction(case: Case, data: dict, items, note) -> dict:
+    correction = corrections.request(case, list(items or []), note or "", current_actor())
+    return {"round": correction.round, "items": correction.items, "second": correction.second}
+
+
+@handler("registration.refuse")
+def refuse(case: Case, data: dict, stage, reasons) -> dict:
+    """不予受理 / 不予登记 with the reasons in writing; the end event closes the case."""
+    db.session.add(CaseEvent(case_id=case.id, kind=EventKind.TASK_COMPLETED, actor_id=current_actor(),
+                             task_name=str(_l("Refusal notice")), detail={"stage": stage}, note=reasons or ""))
+    return {"stage": stage, "reasons": reasons or ""}
+
+
+@handler("tax.push")
+def tax_push(case: Case, data: dict) -> dict:
+    message = tax.push(case)
+    return {"message_id": message.message_id}
+
+
+@handler("registration.enter")
+def enter(case: Case, data: dict) -> dict:
+    """登簿: the rules once more, the deed tax for a transfer, then every pending change at once."""
+    _refuse_if_blocked(rules.for_case(case, stage="entry", tax_result=data.get("tax_result")))
+    if case.service_code == "reg_mortgage":  # the rank is the one at entry, after any mortgage entered meanwhile
+        record = history.record(case.unit_no)
+        for change in entry.pending(case):
+            if change.item == "restriction":
+                change.data = {**change.data, "rank": len(record.mortgages) + 1}
+    registrar = db.session.get(User, current_actor()) if current_actor() else None
+    done = entry.enter(case, registrar, RegistrationType(data["registration_type"]), summary=case.title)
+    return {"entry_id": done.id, "entered_at": done.entered_at.isoformat()}
+
+
+@handler("registration.deliver")
+def deliver(case: Case, data: dict, channel) -> dict:
+    """How the applicant received the certificate: online (zero visits), by post, or at the window."""
+    channel = Channel(channel)
+    db.session.add(Visit(case_id=case.id, purpose=VisitPurpose.PICKUP, channel=channel, at=now_utc(),
+                         org_unit_id=case.jurisdiction_id, recorded_by_id=current_actor()))
+    db.session.add(CaseEvent(case_id=case.id, kind=EventKind.VISIT, actor_id=current_actor(),
+                             detail={"purpose": VisitPurpose.PICKUP.value, "channel": channel.value}))
+    return {"channel": channel.value}
+
+
+@handler("registration.court_order")
+def court_order(case: Case, data: dict) -> dict:
+    """A court's seizure or release, entered at once and effective from its time of receipt."""
+    received_at = datetime.fromisoformat(data["received_at"])
+    done = entry.enter_now(case.id, None, RegistrationType.SEIZURE, data.get("document_no", ""), at=received_at)
+    if data["order"] == "seize":
+        court = entry.party(data["court_name"], IdType.USCC, data["court_id_number"])
+        seizure = entry.lodge_seizure(done, f"SC{case.id:08d}", data["unit_no"], court, data["document_no"],
+                                      received_at)
+        return {"seizure_key": seizure.key, "state": seizure.state.value, "unit_no": seizure.unit_no}
+    promoted = entry.release_seizure(done, data["seizure_key"])
+    return {"seizure_key": data["seizure_key"], "state": "released",
+            "took_effect": promoted.key if promoted is not None else None}
