@@ -9,6 +9,7 @@ browser's login over into another browser's request.
 A refused request must change nothing: `state()` is compared before and after.
 """
 
+import importlib
 import io
 import re
 import uuid
@@ -70,6 +71,20 @@ COVERAGE = {
     ("cases.material_file", "GET"): ["test_material_file"],
     ("register.search", "GET"): ["test_register_search"],
     ("register.unit_page", "GET"): ["test_register_unit_page", "test_register_unit_page_as_of_a_date"],
+    ("portal.services", "GET"): ["tests.cases.test_portal:test_services_and_guide_are_public"],
+    ("portal.guide", "GET"): ["tests.cases.test_portal:test_services_and_guide_are_public"],
+    ("portal.apply", "GET"): ["tests.cases.test_portal:test_apply_page_by_user"],
+    ("portal.apply", "POST"): [
+        "tests.cases.test_portal:test_apply_by_user", "tests.cases.test_portal:test_draft_round_trip",
+        "tests.cases.test_portal:test_bad_input_is_refused_with_a_message_and_stores_nothing",
+        "tests.cases.test_portal:test_double_submitted_application_makes_one_case"],
+    ("portal.delete_draft", "POST"): ["tests.cases.test_portal:test_draft_round_trip"],
+    ("portal.confirm", "POST"): ["tests.cases.test_portal:test_joint_party_confirms_online"],
+    ("portal.fix_correction", "POST"): ["tests.cases.test_portal:test_correction_online"],
+    ("auth.signup", "GET"): ["tests.cases.test_portal:test_signup"],
+    ("auth.signup", "POST"): ["tests.cases.test_portal:test_signup"],
+    ("cases.log_visit", "POST"): ["tests.cases.test_portal:test_log_visit"],
+    ("cases.retry_outbox", "POST"): ["tests.cases.test_portal:test_outbox_retry"],
     ("api.post_message", "POST"): ["test_api_authentication", "test_api_delivers_once_and_reports_duplicates",
                                    "test_api_unknown_case_is_a_conflict", "test_api_malformed_body"],
 }
@@ -85,7 +100,10 @@ def test_every_route_is_covered(app):
     assert set(COVERAGE) - routes == set(), "tests listed for routes that no longer exist"
     for names in COVERAGE.values():
         for name in names:
-            assert callable(globals().get(name)), f"{name} is listed but not defined"
+            # "module:test" names a test in another module (e.g. "tests.cases.test_portal:test_guide").
+            module, _, test = name.rpartition(":")
+            where = vars(importlib.import_module(module)) if module else globals()
+            assert callable(where.get(test)), f"{name} is listed but not defined"
 
 
 # --------------------------------------------------------------------------- harness

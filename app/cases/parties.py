@@ -20,11 +20,6 @@ def awaiting(user) -> list[CaseParty]:
         .order_by(CaseParty.id)).all()
 
 
-def is_party(user, case: Case) -> bool:
-    return bool(user.id_number) and db.session.scalar(select(CaseParty.id).where(
-        CaseParty.case_id == case.id, CaseParty.id_number == user.id_number).limit(1)) is not None
-
-
 def confirm(case: Case, user) -> bool:
     """Confirm every party row of `user` in the case; returns True when that was the last one and the
     case moved on to the clerk."""

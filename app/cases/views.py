@@ -11,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from SpiffWorkflow.util.task import TaskState
 
-from app.cases import materials, operations, queues
-from app.cases.models import Case, CaseEvent, CaseStatus, Material, Service
+from app.cases import corrections, materials, operations, progress, queues, visits
+from app.cases.models import Case, CaseEvent, CaseStatus, Channel, Material, Service, VisitPurpose
+from app.core import outbox
+from app.core.models import OutboxMessage
 from app.core import audit
 from app.core.clock import LOCAL, now_utc
 from app.engine import runtime, tasks
@@ -20,6 +22,7 @@ from app.engine.errors import EngineError
 from app.engine.models import HumanTask, ProcessInstance
 from app.extensions import db
 from app.orgs.models import OrgUnit, Tier
+from app.register import applications
 from app.orgs.permissions import (
     can_reassign,
     can_supervise_case,
@@ -106,8 +109,15 @@ def task_page(task_id: int):
         flash(_("This task has already been completed or has moved on."), "info")
         return redirect(url_for("cases.workbench"))
     case = db.session.get(Case, task.case_id)
-    form = form_for(task.form_key)(prefix="task") if can_work_on(current_user, task) else None
+    form = _task_form(task, case) if can_work_on(current_user, task) else None
     return _render_task(task, case, form)
+
+
+def _task_form(task: HumanTask, case: Case):
+    form = form_for(task.form_key)(prefix="task")
+    if hasattr(form, "bind"):  # choices that depend on the case (the service's materials)
+        form.bind(case)
+    return form
 
 
 def _render_task(task: HumanTask, case: Case, form):
@@ -117,7 +127,7 @@ def _render_task(task: HumanTask, case: Case, form):
     soon = queues.due_soon_threshold(now, current_app.config["DUE_SOON_WORKING_DAYS"])
     return render_template(
         "cases/task.html", task=task, case=case, form=form, diagram=_diagram(case, _workflow(case)),
-        events=_events(case), checklist=materials.checklist(case),
+        events=_events(case), checklist=materials.checklist(case), **_registration(case),
         due=queues.due_state(task.due_at, now, soon), may_work=can_work_on(current_user, task),
         may_reassign=can_reassign(current_user, task),
         assignees=eligible_assignees(task) if can_reassign(current_user, task) else [],
@@ -133,7 +143,7 @@ def complete(task_id: int):
         flash(_("This task has already been completed or has moved on."), "info")
         return redirect(url_for("cases.workbench"))
     case = db.session.get(Case, task.case_id)
-    form = form_for(task.form_key)(prefix="task")
+    form = _task_form(task, case)
     if not form.validate_on_submit():
         return _render_task(task, case, form), 422
     data = {k: v for k, v in form.data.items() if k != "csrf_token"}
@@ -230,7 +240,25 @@ def case_page(case_id: int):
     return render_template("cases/case.html", case=case, events=_events(case), diagram=_diagram(case, wf),
                            checklist=materials.checklist(case),
                            open_tasks=open_tasks, may_supervise=can_supervise_case(current_user, case),
-                           may_withdraw=may_withdraw)
+                           may_withdraw=may_withdraw, progress=progress.of(case), **_registration(case))
+
+
+def _registration(case: Case) -> dict:
+    """What the registration panels show: parties, corrections, visits, rule findings and messages to
+    other agencies (the last two for staff only)."""
+    from app.register import rules
+
+    found = {"parties": applications.parties(case), "corrections": corrections.history(case),
+             "open_correction": corrections.open_correction(case), "visits": visits.of(case),
+             "findings": [], "outbox": [], "application": case.applicant_data.get("application", {})}
+    if current_user.is_staff:
+        found["outbox"] = outbox.for_case(case.id)
+        if case.closed_at is None:
+            found["findings"] = rules.for_case(case)
+    mine = [p for p in found["parties"] if current_user.id_number and p.id_number == current_user.id_number]
+    found["may_confirm"] = case.closed_at is None and any(p.confirmed_at is None for p in mine)
+    found["may_log_visit"] = current_user.is_staff and case.closed_at is None
+    return found
 
 
 @bp.route("/cases/<int:case_id>/diagram.bpmn")
@@ -306,11 +334,15 @@ def withdraw(case_id: int):
 @bp.route("/my/cases")
 @login_required
 def my_cases():
+    from app.cases import drafts, parties
+
     if current_user.is_staff:
         return redirect(url_for("cases.workbench"))
     cases = db.session.scalars(select(Case).where(Case.applicant_id == current_user.id)
                                .order_by(Case.id.desc())).all()
-    return render_template("cases/my_cases.html", cases=cases)
+    to_confirm = {p.case_id: db.session.get(Case, p.case_id) for p in parties.awaiting(current_user)}
+    return render_template("cases/my_cases.html", cases=cases, progress=progress.of, drafts=drafts.of(current_user),
+                           to_confirm=list(to_confirm.values()))
 
 
 @bp.route("/my/cases/new", methods=["GET", "POST"])
@@ -339,3 +371,41 @@ def new_case():
         flash(_("Application %(no)s submitted.", no=case.case_no), "success")
         return redirect(url_for("cases.case_page", case_id=case.id))
     return render_template("cases/new_case.html", form=form)
+
+
+@bp.route("/cases/<int:case_id>/visits", methods=["POST"])
+@login_required
+def log_visit(case_id: int):
+    """A clerk records a step the applicant did: at the window (a trip), by post or online."""
+    _staff_only()
+    case = _visible_case(case_id)
+    try:
+        purpose, channel = VisitPurpose(request.form.get("purpose", "")), Channel(request.form.get("channel", ""))
+    except ValueError:
+        flash(_("Choose what the applicant did and how."), "error")
+        return redirect(url_for("cases.case_page", case_id=case_id))
+    try:
+        visits.record(case, purpose, channel, current_user)
+    except EngineError as exc:
+        return _failed(exc, url_for("cases.case_page", case_id=case_id))
+    flash(_("Visit recorded."), "success")
+    return redirect(url_for("cases.case_page", case_id=case_id))
+
+
+@bp.route("/cases/<int:case_id>/outbox/<int:message_id>/retry", methods=["POST"])
+@login_required
+def retry_outbox(case_id: int, message_id: int):
+    """Send a message to another agency again after it failed every automatic attempt."""
+    _staff_only()
+    case = _visible_case(case_id)
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.case_id != case.id:
+        abort(404)
+    if message.state != "failed":
+        flash(_("Only a message that failed can be sent again."), "error")
+        return redirect(url_for("cases.case_page", case_id=case_id))
+    outbox.retry(message)
+    audit.record("outbox.retry", "case", case.case_no, actor_id=current_user.id, ip=request.remote_addr or "",
+                 detail={"message_id": message.message_id})
+    flash(_("The message will be sent again shortly."), "success")
+    return redirect(url_for("cases.case_page", case_id=case_id))

@@ -52,11 +52,21 @@ def has_role(user: User, *roles: Role) -> bool:
 
 
 def can_view_case(user: User, case) -> bool:
+    """Staff within their jurisdiction; the applicant; and the other parties to a joint application,
+    who must see what they are asked to confirm."""
     if not user.is_authenticated:
         return False
     if not user.is_staff:
-        return case.applicant_id == user.id
+        return case.applicant_id == user.id or _is_party(user, case)
     return case.jurisdiction_id in scope_unit_ids(user)
+
+
+def _is_party(user: User, case) -> bool:
+    from app.cases.models import CaseParty
+    from app.extensions import db
+
+    return bool(user.id_number) and db.session.scalar(select(CaseParty.id).where(
+        CaseParty.case_id == case.id, CaseParty.id_number == user.id_number).limit(1)) is not None
 
 
 def can_work_on(user: User, task) -> bool:

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from app.core import audit
 from app.extensions import db, limiter
-from app.orgs.models import User
-from app.orgs.passwords import verify_password
-from forms.auth import LoginForm
+from app.orgs.models import User, UserKind
+from app.orgs.passwords import hash_password, verify_password
+from forms.auth import LoginForm, SignupForm
 
 bp = Blueprint("auth", __name__)
 
@@ -38,6 +38,35 @@ def login():
         audit.record("auth.login_failed", "user", form.username.data.strip()[:64], ip=request.remote_addr or "")
         flash(_("Wrong username or password."), "error")
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def signup():
+    """Applicants create their own account; one account per ID number, so a party to a joint
+    application is the one person who can confirm it."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        username = form.username.data.strip()
+        if db.session.scalar(select(User.id).where(User.username == username)):
+            form.username.errors.append(_("This username is taken."))
+        elif db.session.scalar(select(User.id).where(User.id_number == form.id_number.data)):
+            form.id_number.errors.append(_("An account with this ID number exists already. Log in with it."))
+        else:
+            user = User(username=username, display_name=form.display_name.data.strip(), kind=UserKind.APPLICANT,
+                        id_type=form.id_type, id_number=form.id_number.data, phone=form.phone.data or "",
+                        password_hash=hash_password(form.password.data))
+            db.session.add(user)
+            db.session.flush()
+            audit.record("auth.signup", "user", user.id, actor_id=user.id, ip=request.remote_addr or "")
+            session.clear()
+            login_user(user)
+            session.permanent = True
+            flash(_("Welcome. Your account is ready."), "success")
+            return redirect(url_for("portal.services"))
+    return render_template("auth/signup.html", form=form), 422 if form.errors else 200
 
 
 @bp.route("/logout", methods=["POST"])
