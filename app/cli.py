@@ -1,4 +1,4 @@
-"""CLI commands: `flask --app wsgi deploy | seed-demo | sweep | audit verify | partner create`."""
+"""CLI commands: `flask --app wsgi deploy | seed-demo | sweep | outbox | tax-result | audit verify | partner create`."""
 
 import click
 from flask import Flask
@@ -70,3 +70,30 @@ def register_cli(app: Flask) -> None:
         db.session.add(PartnerClient(name=name, token_sha256=digest, scopes=scopes))
         db.session.commit()
         click.echo(token)
+
+    @app.cli.command("outbox")
+    def deliver_outbox():
+        """Deliver due messages to other agencies once (workers do it every OUTBOX_SECONDS)."""
+        from app.core.outbox import deliver_due
+
+        click.echo(f"delivered {deliver_due()} message(s)")
+
+    @app.cli.command("tax-result")
+    @click.argument("case_no")
+    @click.option("--status", type=click.Choice(["cleared", "unpaid"]), default="cleared")
+    @click.option("--voucher", default="", help="完税凭证号")
+    def tax_result(case_no, status, voucher):
+        """For drills and demos without the tax bureau's system: deliver the result it would send."""
+        from app.engine import runtime
+        from app.engine.errors import EngineError
+        from app.extensions import db
+
+        payload = {"case_no": case_no, "status": status, "voucher_no": voucher}
+        try:
+            _record, delivered = runtime.deliver_message("tax_result", {"case_no": case_no}, payload,
+                                                         f"cli-tax-{case_no}-{status}-{voucher}", sender="cli")
+        except EngineError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        db.session.commit()
+        click.echo("delivered" if delivered else "already delivered")

@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -344,10 +345,14 @@ def resume(case: Case, user) -> int:
 
 
 def withdrawable(wf: BpmnWorkflow) -> bool:
-    """The model allows withdrawal while every current step carries the property allowWithdraw=true."""
-    ready = wf.get_tasks(state=TaskState.READY, manual=True)
-    return bool(ready) and all(
-        str(t.task_spec.extensions.get("properties", {}).get("allowWithdraw", "")).lower() == "true" for t in ready
+    """The model allows withdrawal while every current step carries the property allowWithdraw=true.
+    Current steps are the ready user tasks and the events the case waits at (a party's confirmation,
+    the applicant's corrections, the tax bureau's result); boundary timers are not steps."""
+    current = [*wf.get_tasks(state=TaskState.READY, manual=True),
+               *(t for t in wf.get_tasks(state=TaskState.WAITING) if isinstance(t.task_spec, IntermediateCatchEvent))]
+    return bool(current) and all(
+        str(getattr(t.task_spec, "extensions", {}).get("properties", {}).get("allowWithdraw", "")).lower() == "true"
+        for t in current
     )
 
 

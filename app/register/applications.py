@@ -102,6 +102,8 @@ def check(applicant: User, service: Service, app: Application) -> tuple[list[Cas
     office = db.session.get(OrgUnit, app.office_id)
     if office is None or office.tier != Tier.TOWNSHIP or office.code[:6] != record.unit.county_code:
         reasons.append(_l("Choose a service point in the county where the property lies."))
+    if service.code == "reg_mortgage_cancellation":
+        _cancelling_party(applicant, app, record)
     parties, problems = _parties(service, app, record)
     reasons += problems
     if applicant.id_number not in {p.id_number for p in parties}:
@@ -117,6 +119,17 @@ def check(applicant: User, service: Service, app: Application) -> tuple[list[Cas
     if reasons:
         raise ApplicationRefused(reasons)
     return parties, office
+
+
+def _cancelling_party(applicant: User, app: Application, record) -> None:
+    """A cancellation is applied for by one party alone: the lender (holder of the mortgage) or an
+    owner of the unit; who they are comes from their account."""
+    mortgage = next((r for r in record.of_kind(RestrictionKind.MORTGAGE) if r.key == app.mortgage_key), None)
+    me = PartyInput(applicant.display_name, applicant.id_number or "")
+    if mortgage is not None and mortgage.holder is not None and mortgage.holder.id_number == applicant.id_number:
+        app.holders = [me]
+    elif any(h.party.id_number == applicant.id_number for r in record.rights for h in r.holders):
+        app.obligors = [me]
 
 
 def _parties(service: Service, app: Application, record) -> tuple[list[CaseParty], list]:
