@@ -11,14 +11,24 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.cases import corrections
-from app.cases.models import Case, CaseEvent, CaseParty, Channel, EventKind, PartyRole, Visit, VisitPurpose
+from app.cases.models import (
+    Case,
+    CaseEvent,
+    CaseParty,
+    Channel,
+    EventKind,
+    Material,
+    PartyRole,
+    Visit,
+    VisitPurpose,
+)
 from app.core.clock import now_utc
 from app.engine.errors import NotAllowed
 from app.engine.scripts import current_actor, handler
 from app.extensions import db
 from app.orgs.models import IdType, User
 from app.register import entry, history, rules, tax
-from app.register.models import RegistrationType, RestrictionKind
+from app.register.models import RegistrationType, RestrictionKind, SourceDocument
 
 
 def _application(case: Case) -> dict:
@@ -110,7 +120,22 @@ def enter(case: Case, data: dict) -> dict:
                 change.data = {**change.data, "rank": len(record.mortgages) + 1}
     registrar = db.session.get(User, current_actor()) if current_actor() else None
     done = entry.enter(case, registrar, RegistrationType(data["registration_type"]), summary=case.title)
+    _record_sources(case, done, data)
     return {"entry_id": done.id, "entered_at": done.entered_at.isoformat()}
+
+
+def _record_sources(case: Case, done, data: dict) -> None:
+    """The documents the entry rests on (权属来源): the case's current materials, and for a transfer
+    the tax bureau's voucher."""
+    app = _application(case)
+    for material in db.session.scalars(select(Material).where(Material.case_id == case.id,
+                                                              Material.replaced_by_id.is_(None))):
+        number = app.get("contract_no", "") if material.code in ("contract", "loan_contract") else ""
+        db.session.add(SourceDocument(entry_id=done.id, kind=material.code, number=number, material_id=material.id))
+    voucher = (data.get("tax_result") or {}).get("voucher_no")
+    if voucher:
+        db.session.add(SourceDocument(entry_id=done.id, kind="tax_voucher", number=str(voucher)[:100]))
+    db.session.flush()
 
 
 @handler("registration.deliver")

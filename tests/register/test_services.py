@@ -20,7 +20,7 @@ from app.extensions import db
 from app.orgs.models import IdType
 from app.register import demo, entry, history, rules
 from app.register.applications import Application, ApplicationRefused, PartyInput, submit
-from app.register.models import RegistrationType
+from app.register.models import RegisterEntry, RegistrationType, SourceDocument
 
 
 def _task(case: Case) -> HumanTask:
@@ -83,6 +83,12 @@ def test_transfer_end_to_end(users, units, register_units, pdf_upload):
     complete(case, registrar, "register_entry", decision="enter")
     holders = [h.party.name for r in history.rights(register_units["owned"]) for h in r.holders]
     assert holders == ["张三"]
+    done = db.session.scalars(select(RegisterEntry).where(RegisterEntry.case_id == case.id)).one()
+    assert done.registrar_id == registrar.id
+    sources = {(d.kind, d.number) for d in db.session.scalars(select(SourceDocument).where(
+        SourceDocument.entry_id == done.id))}
+    assert sources == {("id_proof", ""), ("title_cert", ""), ("contract", "长房网签2026-001"),
+                       ("tax_voucher", "契税2026-1")}
     complete(case, registrar, "issue", decision="issue", channel="online")
     db.session.refresh(case)
     assert case.status == CaseStatus.COMPLETED
