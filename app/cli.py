@@ -24,14 +24,14 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo():
         """Demo org units, accounts, the demo service and a few cases (idempotent)."""
-        from app.demo_data import APPLICANTS, DEMO_PASSWORD, STAFF, seed_all
+        from app.demo_data import APPLICANTS, DEMO_PASSWORD, REGISTER_APPLICANTS, STAFF, seed_all
 
         seed_all()
         db.session.commit()
         click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
         for username, name, roles in STAFF:
             click.echo(f"  {username:20} {name}  [{', '.join(f'{r.value}@{c}' for c, r in roles)}]")
-        for username, name, _, _ in APPLICANTS:
+        for username, name, _, _ in [*APPLICANTS, *REGISTER_APPLICANTS]:
             click.echo(f"  {username:20} {name}  [applicant]")
 
     @app.cli.command("sweep")

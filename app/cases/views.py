@@ -148,7 +148,7 @@ def complete(task_id: int):
         return _render_task(task, case, form), 422
     data = {k: v for k, v in form.data.items() if k != "csrf_token"}
     try:
-        runtime.complete_task(task.id, current_user, data, note=data.get("opinion", ""))
+        runtime.complete_task(task.id, current_user, data, note=data.get("opinion") or "")
     except EngineError as exc:
         return _failed(exc, url_for("cases.task_page", task_id=task_id))
     flash(_("Task completed."), "success")

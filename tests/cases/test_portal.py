@@ -33,6 +33,7 @@ def transfer_form(users, units, unit, **overrides) -> dict:
 
 
 def files(**names) -> dict:
+    """Material files by code; a code given as None or "" is left out."""
     chosen = {"id_proof": "身份证.pdf", "title_cert": "产权证.pdf", "contract": "合同.pdf", **names}
     return {code: (io.BytesIO(samples.pdf(code)), name) for code, name in chosen.items() if name}
 
@@ -313,3 +314,45 @@ def test_outbox_retry(ctx, users, make_case, browser, who, expected):
     else:
         check(response, expected)
         assert message.state == "failed"
+
+
+def test_registration_task_pages_show_parties_rules_and_the_tax_push(users, units, register_units, browser):
+    case = _submitted_transfer(users, units, register_units, browser)
+    check(browser("zhangsan").post(f"/cases/{case.id}/confirm"), OK, redirect_to=f"/cases/{case.id}")
+    db.session.rollback()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
+    clerk = browser("nanling_clerk")
+    page = clerk.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'data-testid="parties"' in page
+    assert users["wangwei"].id_number in page  # staff see the parties in full
+    assert 'name="task-items" type="checkbox" value="contract"' in page
+    check(clerk.post(f"/tasks/{task.id}", {"task-decision": "accept"}), OK, redirect_to="/workbench")
+    db.session.rollback()
+    review = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
+    page = browser("nanguan_reviewer").get(f"/tasks/{review.id}").get_data(as_text=True)
+    assert 'data-testid="outbox"' in page
+    assert "税务部门" in page
+    assert "待发送" in page
+    # The applicant sees where the case is, in plain words, and no rules panel or outbox.
+    mine = browser("wangwei").get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "审核中（初审）" in mine
+    assert 'data-testid="outbox"' not in mine
+    assert 'data-testid="findings"' not in mine
+
+
+def test_rule_warnings_are_shown_to_the_clerk(users, units, register_units, browser):
+    wang, bank = users["wangwei"], users["ccb_changchun"]
+    form = {"submission_key": str(uuid.uuid4()), "unit_no": register_units["mortgaged"],
+            "office": str(units["220102001"].id), "mortgagors-0-name": "王伟",
+            "mortgagors-0-id_number": wang.id_number, "bank_name": bank.display_name,
+            "bank_id_number": bank.id_number, "amount_yuan": "200000", "contract_no": "抵2026-7", "submit": "1"}
+    response = browser("wangwei").post("/services/reg_mortgage/apply", {
+        **form, **files(contract=None, loan_contract="借款合同.pdf")})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    case = db.session.scalars(select(Case)).one()
+    check(browser("ccb_changchun").post(f"/cases/{case.id}/confirm"), OK, redirect_to=f"/cases/{case.id}")
+    db.session.rollback()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
+    page = browser("nanling_clerk").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'data-testid="findings"' in page
+    assert "新抵押权的顺位排在其后" in page or "顺位" in page
