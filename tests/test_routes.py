@@ -85,6 +85,7 @@ COVERAGE = {
     ("auth.signup", "POST"): ["tests.cases.test_portal:test_signup"],
     ("cases.log_visit", "POST"): ["tests.cases.test_portal:test_log_visit"],
     ("cases.retry_outbox", "POST"): ["tests.cases.test_portal:test_outbox_retry"],
+    ("cases.notice", "GET"): ["tests.cases.test_portal:test_notices"],
     ("api.post_message", "POST"): ["test_api_authentication", "test_api_delivers_once_and_reports_duplicates",
                                    "test_api_unknown_case_is_a_conflict", "test_api_malformed_body"],
 }

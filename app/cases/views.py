@@ -409,3 +409,26 @@ def retry_outbox(case_id: int, message_id: int):
                  detail={"message_id": message.message_id})
     flash(_("The message will be sent again shortly."), "success")
     return redirect(url_for("cases.case_page", case_id=case_id))
+
+
+@bp.route("/cases/<int:case_id>/notices/<kind>")
+@login_required
+def notice(case_id: int, kind: str):
+    """A printable notice (受理通知书, 补正材料通知书, 不予受理/不予登记告知书) for whoever may see the case.
+    Editable Word versions come with the documents library."""
+    case = _visible_case(case_id)
+    events = _events(case)
+    if kind == "acceptance" and case.accepted_at:
+        found = {}
+    elif kind == "correction" and corrections.history(case):
+        round_no = request.args.get("round", type=int)
+        rounds = corrections.history(case)
+        found = {"correction": next((c for c in rounds if c.round == round_no), rounds[-1])}
+    elif kind == "refusal" and case.outcome in ("not_accepted", "not_registered"):
+        refusal = next((e for e in reversed(events) if e.detail.get("stage")), None)
+        found = {"reasons": refusal.note if refusal else ""}
+    else:
+        abort(404)
+    audit.record("case.notice", "case", case.case_no, actor_id=current_user.id, ip=request.remote_addr or "",
+                 detail={"kind": kind})
+    return render_template("cases/notice.html", case=case, kind=kind, checklist=materials.checklist(case), **found)

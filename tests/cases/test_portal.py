@@ -356,3 +356,35 @@ def test_rule_warnings_are_shown_to_the_clerk(users, units, register_units, brow
     page = browser("nanling_clerk").get(f"/tasks/{task.id}").get_data(as_text=True)
     assert 'data-testid="findings"' in page
     assert "新抵押权的顺位排在其后" in page or "顺位" in page
+
+
+def test_notices(users, units, register_units, browser):
+    case = _submitted_transfer(users, units, register_units, browser)
+    applicant = browser("wangwei")
+    assert applicant.get(f"/cases/{case.id}/notices/acceptance").status_code == 404  # not accepted yet
+    check(browser("zhangsan").post(f"/cases/{case.id}/confirm"), OK, redirect_to=f"/cases/{case.id}")
+    db.session.rollback()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
+    clerk = browser("nanling_clerk")
+    clerk.post(f"/tasks/{task.id}", {"task-decision": "correct", "task-items": ["contract", "id_proof"],
+                                     "task-opinion": "合同缺签字页"})
+    page = applicant.get(f"/cases/{case.id}/notices/correction").get_data(as_text=True)
+    assert "存量房买卖合同" in page
+    assert "申请人身份证明" in page
+    assert "合同缺签字页" in page
+    assert browser("changchun_dev").get(f"/cases/{case.id}/notices/correction").status_code == 404
+    assert applicant.get(f"/cases/{case.id}/notices/nonsense").status_code == 404
+    applicant.post(f"/cases/{case.id}/correction", {"file_contract": (io.BytesIO(samples.pdf("c")), "合同.pdf"),
+                                                    "file_id_proof": (io.BytesIO(samples.pdf("i")), "身份证.pdf")})
+    db.session.rollback()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
+    clerk.post(f"/tasks/{task.id}", {"task-decision": "accept"})
+    page = applicant.get(f"/cases/{case.id}/notices/acceptance").get_data(as_text=True)
+    assert case.case_no in page
+    assert "受理" in page
+    db.session.rollback()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
+    browser("nanguan_reviewer").post(f"/tasks/{task.id}", {"task-decision": "refuse", "task-opinion": "权属有争议"})
+    page = applicant.get(f"/cases/{case.id}/notices/refusal").get_data(as_text=True)
+    assert "权属有争议" in page
+    assert 'data-testid="notices"' in applicant.get(f"/cases/{case.id}").get_data(as_text=True)
