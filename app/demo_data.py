@@ -161,6 +161,27 @@ def seed_cases(users: dict[str, User], units: dict[str, OrgUnit]) -> None:
                   uploads={"site_plan": site_plan})
 
 
+def seed_registration_case(users: dict[str, User], units: dict[str, OrgUnit]) -> None:
+    """A transfer of 王伟's flat to 张三, waiting for 张三 to confirm it online."""
+    import uuid
+    from decimal import Decimal
+
+    from app.cases.uploads import inspect
+    from app.register import demo
+    from app.register.applications import Application, PartyInput, submit
+
+    if db.session.scalar(select(Case.id).where(Case.service_code == "reg_transfer").limit(1)) is not None:
+        return
+    seller, buyer = users["wangwei"], users["zhangsan"]
+    app = Application(unit_no=demo.unit_number("220102", 0), office_id=units["220102001"].id,
+                      obligors=[PartyInput(seller.display_name, seller.id_number)],
+                      holders=[PartyInput(buyer.display_name, buyer.id_number)], price_yuan=Decimal("980000"),
+                      contract_no="长房网签2026-000318")
+    uploads = {code: inspect(f"{code}.pdf", demo_pdf(f"{code} of the demo transfer"), 2**20)
+               for code in ("id_proof", "title_cert", "contract")}
+    submit(seller, db.session.get(Service, "reg_transfer"), app, uploads, str(uuid.uuid4()))
+
+
 def seed_all(with_cases: bool = True) -> dict[str, User]:
     units = seed_organisation()
     users = seed_people(units)
@@ -171,4 +192,5 @@ def seed_all(with_cases: bool = True) -> dict[str, User]:
         seed_cases(users, units)
         register_demo.seed()
         seed_register_applicants(users)
+        seed_registration_case(users, units)
     return users
