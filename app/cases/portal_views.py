@@ -93,18 +93,24 @@ def apply(code: str):
     return render_template("portal/apply.html", service=service, form=form, draft=draft, refusal=refusal), status
 
 
-def _save_draft(service: Service, form, draft):
-    """Keep what was typed, and every file that passes the content checks; report the others."""
-    uploads, problems = {}, []
+def _checked_files(files: dict) -> tuple[dict, list[str]]:
+    """{code: (label, FileStorage or None)} -> the files that pass the content checks, and a message
+    naming each one that does not; empty file inputs are skipped."""
     limit = current_app.config["MAX_MATERIAL_BYTES"]
-    for field in form.material_fields():
-        data = field.data
+    uploads, problems = {}, []
+    for code, (label, data) in files.items():
         if data is None or not getattr(data, "filename", ""):
             continue
         try:
-            uploads[field.code] = inspect(data.filename, data.stream.read(limit + 1), limit)
+            uploads[code] = inspect(data.filename, data.stream.read(limit + 1), limit)
         except UploadError as exc:
-            problems.append(f"{field.label.text}: {exc}")
+            problems.append(f"{label}: {exc}")
+    return uploads, problems
+
+
+def _save_draft(service: Service, form, draft):
+    """Keep what was typed, and every file that passes the content checks; report the others."""
+    uploads, problems = _checked_files({f.code: (f.label.text, f.data) for f in form.material_fields()})
     draft = drafts.save(current_user, service, form, draft, uploads)
     for problem in problems:
         flash(problem, "error")
@@ -154,16 +160,8 @@ def fix_correction(case_id: int):
     if correction is None:
         flash(_("There is no correction waiting for this case."), "info")
         return redirect(url_for("cases.case_page", case_id=case.id))
-    limit = current_app.config["MAX_MATERIAL_BYTES"]
-    uploads, problems = {}, []
-    for code in correction.items:
-        data = request.files.get(f"file_{code}")
-        if data is None or not data.filename:
-            continue
-        try:
-            uploads[code] = inspect(data.filename, data.stream.read(limit + 1), limit)
-        except UploadError as exc:
-            problems.append(f"{case.service.material(code)['name']}: {exc}")
+    uploads, problems = _checked_files({code: (case.service.material(code)["name"], request.files.get(f"file_{code}"))
+                                        for code in correction.items})
     if problems:
         for problem in problems:
             flash(problem, "error")
