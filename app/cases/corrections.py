@@ -12,13 +12,14 @@ from app.cases import materials
 from app.cases.models import Case, CaseEvent, Correction, EventKind, Material
 from app.core.clock import now_utc
 from app.core.deadlines import current_calendar
-from app.engine import runtime
+from app.engine import runtime, scripts
 from app.engine.errors import Conflict, NotAllowed
 from app.extensions import db
 
 
 def request(case: Case, items: list[str], note: str, clerk_id: int | None) -> Correction:
-    """Record the request and stop the clock (called by the model's service task)."""
+    """Record the request and stop the clock (called by the model's service task, so its timeline
+    event follows the clerk's step)."""
     unknown = [code for code in items if case.service.material(code) is None]
     if not items or unknown:
         raise NotAllowed(_l("List at least one of the service's materials to be corrected."))
@@ -29,10 +30,9 @@ def request(case: Case, items: list[str], note: str, clerk_id: int | None) -> Co
                             second=bool(set(items) - first_items), requested_by_id=clerk_id)
     db.session.add(correction)
     case.waiting_since = now_utc()
-    db.session.add(CaseEvent(case_id=case.id, kind=EventKind.CORRECTION_REQUESTED, actor_id=clerk_id,
-                             detail={"round": correction.round, "items": list(items), "second": correction.second},
-                             note=note))
     db.session.flush()
+    scripts.emit(runtime.event(case, EventKind.CORRECTION_REQUESTED, clerk_id, note=note, detail={
+        "round": correction.round, "items": list(items), "second": correction.second}))
     return correction
 
 

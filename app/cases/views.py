@@ -51,8 +51,13 @@ def _visible_case(case_id: int) -> Case:
 
 
 def _visible_task(task_id: int) -> HumanTask:
+    """The task, or None when it is finished. A posted form names the task it was shown for: on SQLite
+    a finished task's id can be given to the next task, which a resent form must not act on."""
     task = db.session.get(HumanTask, task_id)
     if task is None:
+        return None
+    posted = request.form.get("task_guid") if request.method == "POST" else None
+    if posted is not None and posted != task.task_guid:
         return None
     case = db.session.get(Case, task.case_id)
     if not can_view_case(current_user, case) or not current_user.is_staff:

@@ -158,11 +158,11 @@ def start(case: Case, definition: ProcessDefinition, data: dict, actor_id: int |
                                state="", serializer_version=spiff.SERIALIZER_VERSION)
     db.session.add(instance)
     db.session.flush()
-    with scripts.acting(actor_id):
+    with scripts.acting(actor_id) as emitted:
         _run(wf.do_engine_steps)
     derive.new_instance(wf)
     version = {"process": definition.process_id, "version": definition.version}
-    save(instance, wf, case, actor_id, [event(case, EventKind.SUBMITTED, actor_id, detail=version)],
+    save(instance, wf, case, actor_id, [event(case, EventKind.SUBMITTED, actor_id, detail=version), *emitted],
          ("case.start", version))
     return instance
 
@@ -199,13 +199,13 @@ def complete_task(task_id: int, user, data: dict, note: str = "") -> Case:
     wf = load(instance)
     task = ready_task(wf, task_row.task_guid)
     task.set_data(**deepcopy(data))
-    with scripts.acting(user.id):
+    with scripts.acting(user.id) as emitted:
         _run(task.run)
         _run(wf.do_engine_steps)
     decision = data.get("decision", "")
     kind = EventKind.SENT_BACK if decision == "send_back" else EventKind.TASK_COMPLETED
     save(instance, wf, case, user.id, [event(case, kind, user.id, task=task_row, detail={"decision": decision},
-                                             note=note)],
+                                             note=note), *emitted],
          ("task.complete", {"task": task_row.bpmn_id, "decision": decision}))
     return case
 
@@ -271,7 +271,7 @@ def deliver_message(name: str, correlation: dict, payload: dict, message_id: str
     payload = deepcopy(payload)
     correlations = _run(definition.calculate_correlations, wf.script_engine, definition.correlation_properties,
                         payload)
-    with scripts.acting(actor_id):
+    with scripts.acting(actor_id) as emitted:
         _run(wf.send_event, BpmnEvent(definition, payload, correlations))
         _run(wf.do_engine_steps)
     record = ReceivedMessage(message_id=message_id, message_name=name, correlation_key=key,
@@ -280,7 +280,7 @@ def deliver_message(name: str, correlation: dict, payload: dict, message_id: str
     detail = {"message": name, "message_id": message_id, "sender": sender}
     save(instance, wf, case, actor_id, [event(case, EventKind.MESSAGE_RECEIVED, actor_id,
                                               bpmn_id=task.task_spec.bpmn_id or "",
-                                              name=task.task_spec.bpmn_name or name, detail=detail)],
+                                              name=task.task_spec.bpmn_name or name, detail=detail), *emitted],
          ("message.deliver", detail))
     return record, True
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 HANDLERS: dict[str, Callable] = {}
 _actor: ContextVar[int | None] = ContextVar("engine_actor", default=None)
+_emitted: ContextVar[list | None] = ContextVar("engine_emitted", default=None)
 
 
 def handler(name: str):
@@ -27,12 +28,22 @@ def handler(name: str):
 
 @contextmanager
 def acting(actor_id: int | None):
-    """Whose action is advancing the workflow, for handlers that record it (a registrar's entry)."""
-    token = _actor.set(actor_id)
+    """Whose action is advancing the workflow, for handlers that record it (a registrar's entry).
+    Yields the list of timeline events the handlers emit, which the operation saves after its own."""
+    token, events = _actor.set(actor_id), _emitted.set([])
     try:
-        yield
+        yield _emitted.get()
     finally:
         _actor.reset(token)
+        _emitted.reset(events)
+
+
+def emit(event: dict) -> None:
+    """A handler's timeline event (built with `runtime.event`), saved with the step that ran it."""
+    events = _emitted.get()
+    if events is None:
+        raise RuntimeError("emit() outside an engine operation")
+    events.append(event)
 
 
 def current_actor() -> int | None:

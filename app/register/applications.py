@@ -48,7 +48,13 @@ def identify(id_number: str) -> tuple[IdType, str]:
     except InvalidLength:
         reason = _l("it must have 18 characters")
     except ValidationError:
-        reason = _l("it is neither a resident ID number nor a unified social credit code")
+        # Not shaped like a resident ID: perhaps a credit code whose check character is wrong.
+        try:
+            uscc.validate(value)
+        except InvalidChecksum:
+            reason = _l("the check digit (the last character) is wrong")
+        except ValidationError:
+            reason = _l("it is neither a resident ID number nor a unified social credit code")
     raise ValueError(str(_l("ID number %(number)s is not valid: %(reason)s.", number=value or "—", reason=reason)))
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from app.cases import corrections
 from app.cases.models import (
     Case,
-    CaseEvent,
     CaseParty,
     Channel,
     EventKind,
@@ -24,7 +23,8 @@ from app.cases.models import (
 )
 from app.core.clock import now_utc
 from app.engine.errors import NotAllowed
-from app.engine.scripts import current_actor, handler
+from app.engine.runtime import event
+from app.engine.scripts import current_actor, emit, handler
 from app.extensions import db
 from app.orgs.models import IdType, User
 from app.register import entry, history, rules, tax
@@ -98,8 +98,8 @@ def request_correction(case: Case, data: dict, items, note) -> dict:
 @handler("registration.refuse")
 def refuse(case: Case, data: dict, stage, reasons) -> dict:
     """不予受理 / 不予登记 with the reasons in writing; the end event closes the case."""
-    db.session.add(CaseEvent(case_id=case.id, kind=EventKind.TASK_COMPLETED, actor_id=current_actor(),
-                             task_name=str(_l("Refusal notice")), detail={"stage": stage}, note=reasons or ""))
+    emit(event(case, EventKind.TASK_COMPLETED, current_actor(), name=str(_l("Refusal notice")),
+               detail={"stage": stage}, note=reasons or ""))
     return {"stage": stage, "reasons": reasons or ""}
 
 
@@ -144,8 +144,8 @@ def deliver(case: Case, data: dict, channel) -> dict:
     channel = Channel(channel)
     db.session.add(Visit(case_id=case.id, purpose=VisitPurpose.PICKUP, channel=channel, at=now_utc(),
                          org_unit_id=case.jurisdiction_id, recorded_by_id=current_actor()))
-    db.session.add(CaseEvent(case_id=case.id, kind=EventKind.VISIT, actor_id=current_actor(),
-                             detail={"purpose": VisitPurpose.PICKUP.value, "channel": channel.value}))
+    emit(event(case, EventKind.VISIT, current_actor(),
+               detail={"purpose": VisitPurpose.PICKUP.value, "channel": channel.value}))
     return {"channel": channel.value}
 
 

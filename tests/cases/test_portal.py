@@ -388,3 +388,23 @@ def test_notices(users, units, register_units, browser):
     page = applicant.get(f"/cases/{case.id}/notices/refusal").get_data(as_text=True)
     assert "权属有争议" in page
     assert 'data-testid="notices"' in applicant.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+def test_a_resent_task_form_never_completes_the_next_step(users, units, register_units, browser):
+    """On SQLite the next review task may get the finished one's id; the form names its task."""
+    case = _submitted_transfer(users, units, register_units, browser)
+    check(browser("zhangsan").post(f"/cases/{case.id}/confirm"), OK, redirect_to=f"/cases/{case.id}")
+    db.session.rollback()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
+    browser("nanling_clerk").post(f"/tasks/{task.id}", {"task-decision": "accept", "task_guid": task.task_guid})
+    db.session.rollback()
+    first = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
+    reviewer = browser("nanguan_reviewer")
+    form = {"task-decision": "approve", "task_guid": first.task_guid}
+    check(reviewer.post(f"/tasks/{first.id}", form), OK, redirect_to="/workbench")
+    again = reviewer.post(f"/tasks/{first.id}", form)  # a double click, or the back button
+    check(again, OK, redirect_to="/workbench")
+    db.session.rollback()
+    [second] = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).all()
+    assert second.bpmn_id == "second_review"  # still open: the resent form did not complete it
+    assert reviewer.post(f"/tasks/{second.id}/claim", {"task_guid": form["task_guid"]}).status_code == 404
