@@ -71,6 +71,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.api.views import bp as api_bp
     from app.cases.portal_views import bp as portal_bp
+    from app.cases.statistics_views import bp as stats_bp
     from app.cases.views import bp as cases_bp
     from app.core.views import bp as core_bp
     from app.orgs.views import bp as auth_bp
@@ -81,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(register_bp)
+    app.register_blueprint(stats_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 

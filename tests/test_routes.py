@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.api.auth import new_token
-from app.api.models import PartnerClient
+from app.api.models import PartnerClient, PartnerQuery
 from app.cases import materials
 from app.cases.models import Case, CaseEvent, CaseStatus, EventKind, Material
 from app.cases.uploads import inspect
@@ -71,6 +71,11 @@ COVERAGE = {
     ("cases.material_file", "GET"): ["test_material_file"],
     ("register.search", "GET"): ["test_register_search"],
     ("register.unit_page", "GET"): ["test_register_unit_page", "test_register_unit_page_as_of_a_date"],
+    ("stats.one_visit", "GET"): [
+        "tests.cases.test_statistics:test_statistics_page_by_user",
+        "tests.cases.test_statistics:test_statistics_page_of_a_county_reviewer",
+        "tests.cases.test_statistics:test_statistics_page_filters",
+        "tests.cases.test_statistics:test_statistics_page_with_bad_dates_says_so_and_shows_the_default_period"],
     ("portal.services", "GET"): ["tests.cases.test_portal:test_services_and_guide_are_public"],
     ("portal.guide", "GET"): ["tests.cases.test_portal:test_services_and_guide_are_public"],
     ("portal.apply", "GET"): ["tests.cases.test_portal:test_apply_page_by_user"],
@@ -88,6 +93,28 @@ COVERAGE = {
     ("cases.notice", "GET"): ["tests.cases.test_portal:test_notices"],
     ("api.post_message", "POST"): ["test_api_authentication", "test_api_delivers_once_and_reports_duplicates",
                                    "test_api_unknown_case_is_a_conflict", "test_api_malformed_body"],
+    ("api.openapi", "GET"): ["test_court_api_is_for_tokens_not_sessions",
+                             "tests.register.test_court_api:test_openapi_document_validates_and_describes_every_route"],
+    ("api.register_unit", "GET"): [
+        "test_court_api_is_for_tokens_not_sessions", "tests.register.test_court_api:test_query_by_unit_number",
+        "tests.register.test_court_api:test_query_of_a_unit_not_in_the_register_is_answered_404_and_logged",
+        "tests.register.test_court_api:test_a_query_without_its_grounds_is_refused_and_logs_nothing",
+        "tests.register.test_court_api:test_a_malformed_unit_number_is_refused_naming_the_part",
+        "tests.register.test_court_api:test_tokens_and_scopes"],
+    ("api.register_party_units", "GET"): [
+        "test_court_api_is_for_tokens_not_sessions", "tests.register.test_court_api:test_query_by_id_number",
+        "tests.register.test_court_api:test_a_query_without_its_grounds_is_refused_and_logs_nothing",
+        "tests.register.test_court_api:test_a_wrong_check_digit_is_refused",
+        "tests.register.test_court_api:test_tokens_and_scopes"],
+    ("api.post_court_order", "POST"): [
+        "test_court_api_is_for_tokens_not_sessions",
+        "tests.register.test_court_api:test_a_seizure_on_a_free_unit_takes_effect_at_receipt_and_blocks_a_transfer",
+        "tests.register.test_court_api:test_a_second_seizure_is_queued_and_takes_effect_when_the_first_is_released",
+        "tests.register.test_court_api:test_a_repeated_request_is_answered_the_same_and_changes_nothing",
+        "tests.register.test_court_api:test_releasing_an_unknown_or_released_seizure_is_a_conflict",
+        "tests.register.test_court_api:test_an_invalid_order_is_refused_with_every_problem_and_stores_nothing",
+        "tests.register.test_court_api:test_an_order_for_a_unit_not_in_the_register_or_not_json_stores_nothing",
+        "tests.register.test_court_api:test_tokens_and_scopes"],
 }
 
 
@@ -1017,6 +1044,28 @@ def test_api_malformed_body(waiting, browser, body):
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.get_json()["error"] == "bad_request"
     assert state() == before
+
+
+@pytest.mark.parametrize("who", [None, "zhangsan", "nanling_clerk", "nanguan_registrar", "city_supervisor", "admin"])
+def test_court_api_is_for_tokens_not_sessions(world, browser, who):
+    """The courts' routes answer only to a partner token: a logged-in browser of any kind gets 401 and
+    changes nothing (not even the query log); the OpenAPI document is public."""
+    b = browser(who)
+    before = state()
+    grounds = {"document_no": "(2026)吉0102执协查1号", "officer": "李明"}
+    order = {"request_id": "KZ-1", "order": "seize", "unit_no": "220102001003GB00012F00010001",
+             "document_no": "(2026)吉0102执1号", "court_name": "长春市南关区人民法院",
+             "court_id_number": "112201000MA0000000", "officer": "李明"}
+    for response in (b.get("/api/v1/register/units/220102001003GB00012F00010001", query_string=grounds),
+                     b.get("/api/v1/register/parties/11010519491231002X/units", query_string=grounds),
+                     b.request("POST", "/api/v1/court-orders", json=order)):
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "unauthorized"
+    assert state() == before
+    assert db.session.scalar(select(func.count()).select_from(PartnerQuery)) == 0
+    document = b.get("/api/v1/openapi.json")
+    assert document.status_code == 200
+    assert document.get_json()["openapi"] == "3.1.0"
 
 
 def test_a_request_over_the_size_limit_is_refused_with_a_message(world, browser, ctx):

@@ -2,119 +2,20 @@
 Debian's Chromium through Playwright (sync API). Selectors use data-testid / data-* attributes / form field names
 and values only, so the tests pass whatever the UI language."""
 
-import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--no-first-run", "--disable-sync"]
-SCREENSHOT_DIR = Path(os.environ.get("E2E_SCREENSHOT_DIR", "/tmp/smartland-e2e"))
+from tests.e2e.support import CHROMIUM, NANLING, SCREENSHOT_DIR, ZIQIANG, login, open_task_id, queue_row, settle
+
 VENDOR_BUNDLE = (Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "bpmn-js"
                  / "bpmn-navigated-viewer.production.min.js")
-NANLING, ZIQIANG = "220102001", "220102002"
 VIEWS = ("mine", "unclaimed", "due_soon", "overdue", "all")
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-
-
-# ----------------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def live_server(app):
-    """The real app on 127.0.0.1:<free port>, one thread per request, as long as this module runs."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser, live_server):
-    """Opens a page in a fresh browser context (its own cookie jar, hence its own session)."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.problems = []  # uncaught script errors, console errors and failed requests, for asserting on
-        page.on("pageerror", lambda exc: page.problems.append(f"script error: {exc}"))
-        page.on("console", lambda msg: _console_problem(page, msg))
-        page.on("response", lambda r: _response_problem(page, r))
-        page.on("requestfailed", lambda r: page.problems.append(f"request failed: {r.url} {r.failure}"))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def _console_problem(page, msg) -> None:
-    # A failed load is also logged to the console without its URL; _response_problem reports it with the URL.
-    if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
-        page.problems.append(f"console error: {msg.text}")
-
-
-def _response_problem(page, response) -> None:
-    # Expected 404s are asserted on where they happen; the browser's own favicon probe is not the app's concern.
-    if response.status >= 400 and not response.url.endswith("/favicon.ico") and not getattr(page, "expect_404", False):
-        page.problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
-
-
-def _settle():
-    """End the test thread's transaction so the server threads see (and may lock) everything."""
-    from app.extensions import db
-
-    db.session.commit()
-
-
-def _open_task_id(case_id: int, bpmn_id: str) -> int:
-    from app.engine.models import HumanTask
-    from app.extensions import db
-
-    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.case_id == case_id,
-                                                           HumanTask.bpmn_id == bpmn_id))
-    db.session.commit()
-    assert task_id is not None, f"no open {bpmn_id} task for case {case_id}"
-    return task_id
-
-
-def login(page, username: str):
-    from app.demo_data import DEMO_PASSWORD
-
-    page.goto("/login")
-    form = page.locator("main form:has(input[name='username'])")
-    form.locator("input[name='username']").fill(username)
-    form.locator("input[name='password']").fill(DEMO_PASSWORD)
-    form.locator("button[type='submit']").click()
-    page.wait_for_url(re.compile(r"/workbench(\?|$)"))
-    expect(page.get_by_test_id("who")).to_be_visible()
-
-
-def queue_row(page, case_no: str):
-    return page.locator(f"table.queue tbody tr[data-case-no='{case_no}']")
 
 
 # ----------------------------------------------------------------------------------------------- tests
@@ -124,9 +25,9 @@ def test_clerk_accepts_and_county_reviewer_sees_progress(ctx, users, make_case, 
     assert VENDOR_BUNDLE.exists(), "bpmn-js viewer assets missing: run `npm ci && npm run vendor`"
     case = make_case(NANLING)
     case_id, case_no = case.id, case.case_no
-    accept_task = _open_task_id(case_id, "accept")
+    accept_task = open_task_id(case_id, "accept")
     clerk_name = users["nanling_clerk"].display_name
-    _settle()
+    settle()
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
 
     # --- A: the township clerk claims and accepts -------------------------------------------------
@@ -162,7 +63,7 @@ def test_clerk_accepts_and_county_reviewer_sees_progress(ctx, users, make_case, 
     assert clerk.problems == []
 
     # --- B: the county reviewer, in a separate session, sees the next step ------------------------
-    review_task = _open_task_id(case_id, "county_review")
+    review_task = open_task_id(case_id, "county_review")
     reviewer = new_page()
     login(reviewer, "nanguan_reviewer")
     reviewer.goto("/workbench?view=unclaimed")
@@ -195,8 +96,8 @@ def test_other_township_clerk_cannot_see_the_task(ctx, make_case, new_page):
     case = make_case(NANLING)
     own = make_case(ZIQIANG, title="自强街道测试宗地")  # a control: the clerk does see their own township's work
     case_no, case_id, own_no = case.case_no, case.id, own.case_no
-    task_id = _open_task_id(case_id, "accept")
-    _settle()
+    task_id = open_task_id(case_id, "accept")
+    settle()
 
     page = new_page()
     login(page, "ziqiang_clerk")
