@@ -9,8 +9,7 @@ finished cases. Every figure is restricted to the offices whose cases the user m
 - on time: closed no later than the committed deadline, which has already moved by any paused days;
   cases without a deadline are left out of that rate;
 - working days taken: working days (holidays and make-up days known) from submission to closing, less
-  the days the clock stood still waiting on the applicant (`paused_days`). A supervisor's suspension is
-  not in `paused_days`, so its days count as taken;
+  the days the clock stood still (`paused_days`: waiting on the applicant, or suspended by a supervisor);
 - second corrections: correction requests naming a material the first one-time notice (一次性告知) did not.
 
 The backlog is every open case now, whatever the period; it is overdue when its deadline passed while

@@ -335,6 +335,7 @@ def resume(case: Case, user) -> int:
     wf = load(instance)
     if paused:
         _shift_deadlines(instance, wf, case, paused)
+    case.paused_days += paused  # the clock stood still: not time the bureau took
     instance.status = InstanceStatus.RUNNING
     case.status = CaseStatus.RUNNING
     case.suspended_at = None

@@ -161,6 +161,7 @@ def test_suspend_pauses_deadlines_and_resume_moves_them(make_case, users, clock)
     db.session.expire_all()
     assert only_task(case).due_at > due_before
     assert db.session.get(Case, case.id).due_at > case_due_before
+    assert db.session.get(Case, case.id).paused_days == 5  # not counted as time taken
     kinds = [e.kind for e in db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))]
     assert EventKind.SUSPENDED in kinds
     assert EventKind.RESUMED in kinds
