@@ -5,7 +5,8 @@
     PYTHONPATH=. .venv/bin/python bench/run.py completion queue
 
 Benchmarks: bare_spiff (no database), completion (PostgreSQL database smartland_bench),
-queue (PostgreSQL database smartland_bench_queue, 200k cases / 50k open tasks). The figures are
+queue (PostgreSQL database smartland_bench_queue, 200k cases / 50k open tasks), submissions
+(online submissions per second through gunicorn, database smartland_bench_web). The figures are
 also written to bench/results/last-run.json (not tracked). See bench/README.md.
 """
 
@@ -24,7 +25,7 @@ import os
 import time
 import warnings
 
-BENCHMARKS = ("bare_spiff", "completion", "queue")
+BENCHMARKS = ("bare_spiff", "completion", "queue", "submissions")
 
 
 def _fmt(v, unit: str) -> str:
@@ -69,6 +70,9 @@ def _summary(results: dict) -> list[tuple[str, dict]]:
     if candidates:
         n, f = max(candidates, key=lambda nf: nf[1]["p95"])
         rows.append((f"queue worst page/count query p95: {n.removeprefix('queue.').strip()}", f))
+    for name, f in results.get("submissions", {}).items():
+        if name.startswith("submissions best rate"):
+            rows.append((name, f))
     return rows
 
 

@@ -24,26 +24,39 @@ def object_key(case: Case, upload: Upload) -> str:
     return f"materials/{case.case_no}/{upload.sha256}.{upload.extension}"
 
 
-def attach(case: Case, uploads: dict[str, Upload], actor_id: int | None) -> list[Material]:
-    """Store each upload (keyed by material code) and record it; one timeline event and audit entry.
+def store(case: Case, uploads: dict[str, Upload], actor_id: int | None) -> list[Material]:
+    """Put each upload (keyed by material code) in the object store and add its row (not flushed).
 
     The objects are written first: if the transaction later rolls back, what is left in the store is
     an unreferenced object under a content hash, never a row pointing at nothing."""
-    store, rows = object_store(), []
+    objects, rows = object_store(), []
     for code, upload in uploads.items():
         if case.service.material(code) is None:
             raise ValueError(f"{code!r} is not a material of service {case.service_code}")
         key = object_key(case, upload)
-        store.put(key, upload.data, upload.content_type)
+        objects.put(key, upload.data, upload.content_type)
         rows.append(Material(case_id=case.id, code=code, filename=upload.filename, content_type=upload.content_type,
                              size=upload.size, sha256=upload.sha256, object_key=key, uploaded_by_id=actor_id))
-    if not rows:
-        return rows
     db.session.add_all(rows)
-    db.session.flush()
+    return rows
+
+
+def recorded(case: Case, rows: list[Material], actor_id: int | None) -> tuple[list[dict], dict]:
+    """The timeline event and the audit detail that record stored materials."""
+    if not rows:
+        return [], {}
     names = [f"{case.service.material(m.code)['name']}: {m.filename}" for m in rows]
-    record_change(case, actor_id, [event(case, EventKind.MATERIAL_ADDED, actor_id, detail={"files": names})],
-                  "material.add", {"materials": [[m.code, m.sha256] for m in rows]})
+    return ([event(case, EventKind.MATERIAL_ADDED, actor_id, detail={"files": names})],
+            {"materials": [[m.code, m.sha256] for m in rows]})
+
+
+def attach(case: Case, uploads: dict[str, Upload], actor_id: int | None) -> list[Material]:
+    """Store the uploads and record them: one timeline event and audit entry."""
+    rows = store(case, uploads, actor_id)
+    if rows:
+        db.session.flush()
+        events, detail = recorded(case, rows, actor_id)
+        record_change(case, actor_id, events, "material.add", detail)
     return rows
 
 

@@ -11,20 +11,21 @@ from app.engine import runtime
 from app.engine.definitions import latest_definition
 from app.engine.errors import EngineError
 from app.extensions import db
+from app.orgs import tree
 from app.orgs.models import OrgUnit, Tier, User
 
 DEMO_SERVICE = "demo_review"
 
 def township_choices() -> list[tuple[int, str]]:
-    units = db.session.scalars(select(OrgUnit).where(OrgUnit.tier == Tier.TOWNSHIP).order_by(OrgUnit.code)).all()
-    return [(u.id, f"{u.parent.name} {u.name}") for u in units]
+    return tree.townships()
 
 
 def open_case(service: Service, jurisdiction: OrgUnit, title: str, data: dict, *, applicant: User | None,
               actor_id: int | None, applicant_data: dict | None = None, uploads: dict | None = None,
-              submission_key: str | None = None) -> Case:
+              submission_key: str | None = None, unit_no: str = "", rows=None) -> Case:
     """Create the case, fix its committed deadline, attach the checked `uploads` ({material code:
-    Upload}) and start the service's current process version."""
+    Upload}) and start the service's current process version. `rows(case)` may return more rows
+    that belong to the case (its parties, ...), written with it."""
     definition = latest_definition(service.process_id)
     if definition is None or not service.active:
         raise EngineError(_l("This service is not available at the moment."))
@@ -32,13 +33,18 @@ def open_case(service: Service, jurisdiction: OrgUnit, title: str, data: dict, *
     deadline = deadline_after(service.committed_days, now)
     case = Case(case_no="", service_code=service.code, title=title, jurisdiction=jurisdiction,
                 jurisdiction_id=jurisdiction.id, applicant=applicant, submitted_at=now, due_at=deadline.due_at,
-                due_estimated=deadline.estimated, applicant_data=applicant_data or {}, submission_key=submission_key)
+                due_estimated=deadline.estimated, applicant_data=applicant_data or {}, submission_key=submission_key,
+                unit_no=unit_no)
     db.session.add(case)
     db.session.flush()
     # Office code, year and a serial unique across the system: readable on the phone and on paper.
     case.case_no = f"{jurisdiction.code[:6]}-{now.year}-{case.id:07d}"
-    materials.attach(case, uploads or {}, actor_id)
-    runtime.start(case, definition, data, actor_id)
+    # The files and their timeline line are saved with the process's first state: one audit entry.
+    stored = materials.store(case, uploads or {}, actor_id)
+    if rows is not None:
+        db.session.add_all(rows(case))
+    events, detail = materials.recorded(case, stored, actor_id)
+    runtime.start(case, definition, data, actor_id, events=events, audit_detail=detail)
     return case
 
 

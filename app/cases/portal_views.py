@@ -74,6 +74,7 @@ def apply(code: str):
             case = applications.submit(current_user, service, form.to_application(),
                                        {**drafts.uploads(draft), **checked_uploads(form)},
                                        form.submission_key.data, draft=draft)
+            case_no, case_id = case.case_no, case.id  # read before the commit expires them
             db.session.commit()
         except applications.ApplicationRefused as exc:
             db.session.rollback()
@@ -87,8 +88,8 @@ def apply(code: str):
             flash(_("This application was already submitted as %(no)s.", no=previous.case_no), "info")
             return redirect(url_for("cases.case_page", case_id=previous.id))
         else:
-            flash(_("Application %(no)s submitted.", no=case.case_no), "success")
-            return redirect(url_for("cases.case_page", case_id=case.id))
+            flash(_("Application %(no)s submitted.", no=case_no), "success")
+            return redirect(url_for("cases.case_page", case_id=case_id))
     status = 422 if request.method == "POST" else 200
     return render_template("portal/apply.html", service=service, form=form, draft=draft, refusal=refusal), status
 

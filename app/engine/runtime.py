@@ -147,7 +147,10 @@ def record_change(case: Case, actor_id: int | None, events: list[dict], action: 
                       *audit.prepare(action, "case", case.case_no, actor_id=actor_id, detail=detail)[0]])
 
 
-def start(case: Case, definition: ProcessDefinition, data: dict, actor_id: int | None) -> ProcessInstance:
+def start(case: Case, definition: ProcessDefinition, data: dict, actor_id: int | None, events: list[dict] = (),
+          audit_detail: dict | None = None) -> ProcessInstance:
+    """Start the case's process; `events` and `audit_detail` (what was submitted with it) are saved
+    with its first state."""
     loaded = loaded_spec(definition)
     wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=script_engine())
     initial = {"case_no": case.case_no, "service_code": case.service_code, **deepcopy(data)}
@@ -162,8 +165,8 @@ def start(case: Case, definition: ProcessDefinition, data: dict, actor_id: int |
         _run(wf.do_engine_steps)
     derive.new_instance(wf)
     version = {"process": definition.process_id, "version": definition.version}
-    save(instance, wf, case, actor_id, [event(case, EventKind.SUBMITTED, actor_id, detail=version), *emitted],
-         ("case.start", version))
+    save(instance, wf, case, actor_id, [event(case, EventKind.SUBMITTED, actor_id, detail=version), *events,
+                                        *emitted], ("case.start", {**version, **(audit_detail or {})}))
     return instance
 
 

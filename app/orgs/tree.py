@@ -10,6 +10,7 @@ from app.orgs.models import OrgUnit, Tier
 
 TTL_SECONDS = 60.0
 _tree: dict[int, tuple[int | None, Tier]] | None = None
+_townships: list[tuple[int, str]] = []
 _loaded_at = 0.0
 
 
@@ -19,13 +20,22 @@ def forget() -> None:
 
 
 def _nodes() -> dict[int, tuple[int | None, Tier]]:
-    global _tree, _loaded_at
+    global _tree, _townships, _loaded_at
     if _tree is None or time.monotonic() - _loaded_at > TTL_SECONDS:
         from app.extensions import db
 
-        rows = db.session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.tier)).all()
+        rows = db.session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.tier, OrgUnit.code, OrgUnit.name)
+                                  .order_by(OrgUnit.code)).all()
+        names = {r.id: r.name for r in rows}
+        _townships = [(r.id, f"{names.get(r.parent_id, '')} {r.name}") for r in rows if r.tier == Tier.TOWNSHIP]
         _tree, _loaded_at = {r.id: (r.parent_id, r.tier) for r in rows}, time.monotonic()
     return _tree
+
+
+def townships() -> list[tuple[int, str]]:
+    """(id, "county township") of every township, in code order: the service points of the forms."""
+    _nodes()
+    return list(_townships)
 
 
 def unit_at_tier(unit_id: int, tier: Tier) -> int:

@@ -94,14 +94,14 @@ def offices_for(county_code: str) -> list[OrgUnit]:
     return [u for u in county.children if u.tier == Tier.TOWNSHIP]
 
 
-def check(applicant: User, service: Service, app: Application) -> tuple[list[CaseParty], OrgUnit]:
+def check(applicant: User, service: Service, app: Application) -> tuple[list[CaseParty], OrgUnit, object]:
     """Every check of an application against the register; raises ApplicationRefused with all reasons."""
     reasons: list = []
     try:
         unit_no = parse(app.unit_no).value
     except UnitNumberError as exc:
         raise ApplicationRefused([exc]) from None
-    record = history.record(unit_no)
+    record = history.record(unit_no, notations=False)
     if record is None:
         raise ApplicationRefused([_l("Unit %(no)s is not in the register.", no=unit_no)])
     app.unit_no = unit_no
@@ -120,11 +120,12 @@ def check(applicant: User, service: Service, app: Application) -> tuple[list[Cas
         reasons.append(_l("Mortgage %(key)s is not registered on this unit.", key=app.mortgage_key or "—"))
     obligor_ids = {p.id_number for p in parties if p.role == PartyRole.OBLIGOR}
     findings = rules.check_unit(unit_no, changes_ownership=service.code in rules.DISPOSITIONS,
-                                applicants_id_numbers=obligor_ids if service.code in rules.DISPOSITIONS else None)
+                                applicants_id_numbers=obligor_ids if service.code in rules.DISPOSITIONS else None,
+                                record=record)
     reasons += [f.message for f in rules.blocking(findings)]
     if reasons:
         raise ApplicationRefused(reasons)
-    return parties, office
+    return parties, office, record
 
 
 def _cancelling_party(applicant: User, app: Application, record) -> None:
@@ -164,35 +165,28 @@ def submit(applicant: User, service: Service, app: Application, uploads: dict, s
            draft: Draft | None = None) -> Case:
     if not service.active or service.form_key == "":
         raise EngineError(_l("This service is not available at the moment."))
-    parties, office = check(applicant, service, app)
+    parties, office, record = check(applicant, service, app)
     now = now_utc()
     for p in parties:  # the one who submits has confirmed by submitting
         if p.id_number == applicant.id_number:
             p.confirmed_at, p.confirmed_by_id = now, applicant.id
     needs_confirmation = service.joint and any(p.confirmed_at is None for p in parties)
-    unit = history.unit(app.unit_no)
-    title = f"{service.name}：{unit.location}"
+    title = f"{service.name}：{record.unit.location}"
     data = {"unit_no": app.unit_no, "registration_type": REGISTRATION_TYPES[service.code].value,
             "needs_confirmation": needs_confirmation}
-    case = _open(service, office, title, data, applicant, app, uploads, submission_key)
-    for p in parties:
-        p.case_id = case.id
-    db.session.add_all(parties)
-    db.session.add(Visit(case_id=case.id, purpose=VisitPurpose.SUBMISSION, channel=Channel.ONLINE, at=now,
-                         org_unit_id=office.id, recorded_by_id=applicant.id))
-    if draft is not None:
-        db.session.delete(draft)
-    db.session.flush()
-    return case
 
+    def belonging(case: Case) -> list:  # written with the case, before its process starts
+        for p in parties:
+            p.case_id = case.id
+        return [*parties, Visit(case_id=case.id, purpose=VisitPurpose.SUBMISSION, channel=Channel.ONLINE, at=now,
+                                org_unit_id=office.id, recorded_by_id=applicant.id)]
 
-def _open(service, office, title, data, applicant, app, uploads, submission_key) -> Case:
-    # Parties are read by the first service tasks only after acceptance, so they can follow the start.
     case = open_case(service, office, title[:200], data, applicant=applicant, actor_id=applicant.id,
                      applicant_data={"name": applicant.display_name, "id_number": applicant.id_number or "",
                                      "application": app.as_data()},
-                     uploads=uploads, submission_key=submission_key)
-    case.unit_no = app.unit_no
+                     uploads=uploads, submission_key=submission_key, unit_no=app.unit_no, rows=belonging)
+    if draft is not None:
+        db.session.delete(draft)
     return case
 
 

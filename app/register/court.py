@@ -207,8 +207,8 @@ def lodge(partner: PartnerClient, order: CourtOrder, received_at: datetime) -> C
     case = open_case(service, county, f"{order.court_name} {order.document_no} {what}：{unit.location}"[:200], data,
                      applicant=None, actor_id=None, submission_key=submission_key(partner, order.request_id),
                      applicant_data={"name": order.court_name, "id_number": order.court_id_number,
-                                     "court_order": {"partner": partner.name, "request": asdict(order)}})
-    case.unit_no = unit_no
+                                     "court_order": {"partner": partner.name, "request": asdict(order)}},
+                     unit_no=unit_no)
     db.session.flush()
     return case
 

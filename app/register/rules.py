@@ -30,13 +30,14 @@ class Finding:
 
 
 def check_unit(unit_no: str, *, changes_ownership: bool, case_id: int | None = None,
-               applicants_id_numbers: set[str] | None = None) -> list[Finding]:
+               applicants_id_numbers: set[str] | None = None, record=None) -> list[Finding]:
     """Findings for an application on one unit.
 
     changes_ownership: a transfer or a mortgage (dispositions a seizure forbids).
-    applicants_id_numbers: the ID numbers of the applying holders, checked against the co-owners."""
+    applicants_id_numbers: the ID numbers of the applying holders, checked against the co-owners.
+    record: the unit's record as just read, if the caller has it (else it is read here)."""
     findings: list[Finding] = []
-    record = history.record(unit_no)
+    record = record or history.record(unit_no)
     if record is None:
         return [Finding("unit_unknown", Severity.BLOCK, str(_l("Unit %(no)s is not in the register.", no=unit_no)))]
     if record.seized and changes_ownership:
