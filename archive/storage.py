@@ -16,17 +16,19 @@ class LocalStore:
     """Files under a directory. For development and the embedded default only: no replication, no locking."""
 
     def __init__(self, root: str):
-        self.root = Path(root)
+        self.root = Path(root).resolve()
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
+        # Checked on the key's text (no filesystem walk): relative, and no part that climbs out.
+        parts = Path(key).parts
+        if not parts or Path(key).is_absolute() or any(part in ("..", ".") for part in parts):
             raise ValueError(f"object key escapes the store: {key!r}")
-        return path
+        return self.root.joinpath(*parts)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
         tmp.write_bytes(data)
         os.replace(tmp, path)  # readers never see half a file
