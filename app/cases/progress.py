@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.cases.models import Case, CaseStatus
 from app.engine.models import HumanTask, MessageSubscription, ProcessInstance
@@ -34,18 +35,35 @@ class Progress:
 
 
 def of(case: Case) -> Progress:
+    return of_many([case])[case.id]
+
+
+def of_many(cases: list[Case]) -> dict[int, Progress]:
+    """Progress of several cases (an applicant's list) in two queries, not two per case."""
+    open_ids = [c.id for c in cases if c.status == CaseStatus.RUNNING]
+    tasks: dict[int, list[HumanTask]] = {}
+    waits: dict[int, list[str]] = {}
+    if open_ids:
+        for t in db.session.scalars(select(HumanTask).where(HumanTask.case_id.in_(open_ids))
+                                    .options(joinedload(HumanTask.candidate_org)).order_by(HumanTask.id)):
+            tasks.setdefault(t.case_id, []).append(t)
+        for case_id, name in db.session.execute(
+                select(ProcessInstance.case_id, MessageSubscription.message_name)
+                .join(ProcessInstance, ProcessInstance.id == MessageSubscription.instance_id)
+                .where(ProcessInstance.case_id.in_(open_ids))):
+            waits.setdefault(case_id, []).append(name)
+    return {c.id: _progress(c, tasks.get(c.id, []), waits.get(c.id, [])) for c in cases}
+
+
+def _progress(case: Case, tasks: list[HumanTask], waits: list[str]) -> Progress:
     if case.status in (CaseStatus.COMPLETED, CaseStatus.WITHDRAWN):
         return Progress(str(OUTCOMES.get(case.outcome, _l("Closed"))), [], False)
     if case.status == CaseStatus.SUSPENDED:
         return Progress(str(_l("Suspended by the bureau; deadlines are paused")), [], False)
-    tasks = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.id)).all()
     labels = [str(STEPS.get(t.form_key, t.name)) for t in tasks]
     offices = [t.candidate_org for t in tasks if t.candidate_org is not None]
     waits_on_you = False
-    names = db.session.scalars(select(MessageSubscription.message_name).join(
-        ProcessInstance, ProcessInstance.id == MessageSubscription.instance_id).where(
-        ProcessInstance.case_id == case.id)).all()
-    for name in names:
+    for name in waits:
         if name in WAITS:
             labels.append(str(WAITS[name][0]))
             waits_on_you = waits_on_you or WAITS[name][1]

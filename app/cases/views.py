@@ -346,8 +346,8 @@ def my_cases():
     cases = db.session.scalars(select(Case).where(Case.applicant_id == current_user.id)
                                .order_by(Case.id.desc())).all()
     to_confirm = {p.case_id: db.session.get(Case, p.case_id) for p in parties.awaiting(current_user)}
-    return render_template("cases/my_cases.html", cases=cases, progress=progress.of, drafts=drafts.of(current_user),
-                           to_confirm=list(to_confirm.values()))
+    return render_template("cases/my_cases.html", cases=cases, progress=progress.of_many(cases),
+                           drafts=drafts.of(current_user), to_confirm=list(to_confirm.values()))
 
 
 @bp.route("/my/cases/new", methods=["GET", "POST"])
