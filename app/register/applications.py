@@ -87,13 +87,6 @@ class Application:
                 "amount_yuan": str(self.amount_yuan) if self.amount_yuan is not None else None}
 
 
-def offices_for(county_code: str) -> list[OrgUnit]:
-    county = db.session.scalar(select(OrgUnit).where(OrgUnit.code == county_code))
-    if county is None:
-        return []
-    return [u for u in county.children if u.tier == Tier.TOWNSHIP]
-
-
 def check(applicant: User, service: Service, app: Application) -> tuple[list[CaseParty], OrgUnit, object]:
     """Every check of an application against the register; raises ApplicationRefused with all reasons."""
     reasons: list = []
