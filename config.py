@@ -45,6 +45,23 @@ class Config:
     OUTBOX_DESTINATIONS: ClassVar[dict] = {"tax": {"url": _env("TAX_ENDPOINT", ""), "token": _env("TAX_TOKEN", "")}}
     OUTBOX_SECONDS = _env("OUTBOX_SECONDS", 15)
     OUTBOX_TIMEOUT_SECONDS = _env("OUTBOX_TIMEOUT_SECONDS", 10)
+    # Certificates (电子证照): the font they are set in (extracted by `make setup`), the bureau's signing
+    # key (PKCS#12; production must set it), earlier signing certificates still trusted (PEM), the public
+    # address their QR codes point to, and the national codes in their identifiers.
+    CERTIFICATE_FONT = _env("CERTIFICATE_FONT", str(INSTANCE_DIR / "fonts" / "NotoSerifCJKsc-Regular.otf"))
+    SIGNING_P12 = _env("SIGNING_P12", "")
+    SIGNING_P12_PASSWORD = _env("SIGNING_P12_PASSWORD", "")
+    SIGNING_TRUSTED_PEM = _env("SIGNING_TRUSTED_PEM", "")
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    PROVINCE_ABBREVIATION = _env("PROVINCE_ABBREVIATION", "吉")
+    # 证照类型代码 (type owner's code + serial) from the national e-certificate catalogue; the defaults are
+    # placeholders of the right shape until the province's catalogue values are configured.
+    ECERT_TYPE_CODES: ClassVar[dict] = {"title": _env("ECERT_TYPE_TITLE", "11100000000013338W001"),
+                                        "proof": _env("ECERT_TYPE_PROOF", "11100000000013338W002")}
+    # thread: a renderer thread in the web process; celery: a Celery task; manual: only when called (tests).
+    CERTIFICATE_RENDERING = _env("CERTIFICATE_RENDERING", "celery" if _env("CELERY_BROKER_URL", "") else "thread")
+    CERTIFICATE_POLL_SECONDS = _env("CERTIFICATE_POLL_SECONDS", 30)
+    VERIFY_RATE_LIMIT = _env("VERIFY_RATE_LIMIT", "20 per minute")
     PROCESSES_DIR = _env("PROCESSES_DIR", str(BASE_DIR / "processes"))
     # Sessions expire after inactivity; cookies are HTTP-only and same-site.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env("SESSION_MINUTES", 30))
@@ -66,6 +83,9 @@ class Config:
 
 class DevelopmentConfig(Config):
     SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    # Created by `make run` (flask certificates dev-key) when no key is configured.
+    SIGNING_P12 = _env("SIGNING_P12", str(INSTANCE_DIR / "signing" / "development.p12"))
+    SIGNING_P12_PASSWORD = _env("SIGNING_P12_PASSWORD", "development")
     IN_PROCESS_SWEEPER = _env("IN_PROCESS_SWEEPER", True)
 
 
@@ -74,6 +94,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-only"  # noqa: S105  (tests only)
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", False)
+    CERTIFICATE_RENDERING = "manual"
 
 
 class ProductionConfig(Config):

@@ -29,11 +29,25 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app import template_helpers
 
     template_helpers.register(app)
+    _check_documents(app, config_name or os.environ.get("SMARTLAND_ENV", "development"))
     if app.config.get("IN_PROCESS_SWEEPER") and not app.testing:
         from app.engine.jobs import start_in_process_sweeper
 
         start_in_process_sweeper(app)
     return app
+
+
+def _check_documents(app: Flask, config_name: str) -> None:
+    """Certificates need their font, and in production the bureau's key: missing either is a set-up
+    error reported now, not a certificate printed with empty boxes or left unsigned later."""
+    from app.certificates import rendering
+    from documents import fonts
+
+    fonts.load(app.config["CERTIFICATE_FONT"])
+    if config_name == "production":
+        with app.app_context():
+            rendering.signer()
+    rendering.init_app(app)
 
 
 def _select_locale() -> str:
@@ -50,6 +64,7 @@ def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401
     # Service-task handlers register by name; deploying a model checks the names it calls.
     from app.register import handlers  # noqa: F401
+    from app.certificates import handlers as certificate_handlers  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
@@ -73,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.cases.portal_views import bp as portal_bp
     from app.cases.statistics_views import bp as stats_bp
     from app.cases.views import bp as cases_bp
+    from app.certificates.views import bp as certificates_bp
     from app.core.views import bp as core_bp
     from app.orgs.views import bp as auth_bp
     from app.register.views import bp as register_bp
@@ -83,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_bp)
     app.register_blueprint(register_bp)
     app.register_blueprint(stats_bp)
+    app.register_blueprint(certificates_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 

@@ -1,6 +1,18 @@
 """Celery jobs. Each job is a job boundary: it runs in an app context and commits what its operations flushed."""
 
+from functools import lru_cache
+
 from celery import Celery
+
+
+@lru_cache(maxsize=2)
+def _client(broker: str) -> Celery:
+    return Celery("smartland-client", broker=broker)
+
+
+def client(flask_app) -> Celery:
+    """A Celery app for sending tasks by name from the web process (the worker defines them)."""
+    return _client(flask_app.config["CELERY_BROKER_URL"] or "redis://127.0.0.1:6379/0")
 
 
 def make_celery(flask_app) -> Celery:
@@ -18,6 +30,12 @@ def make_celery(flask_app) -> Celery:
                 "task": "smartland.deliver_outbox",
                 "schedule": float(flask_app.config["OUTBOX_SECONDS"]),
             },
+            # Certificates are rendered on a kick after the commit that issued them; this catches any
+            # whose kick was lost (broker down, worker restarted).
+            "render-certificates": {
+                "task": "smartland.render_certificates",
+                "schedule": float(flask_app.config["CERTIFICATE_POLL_SECONDS"]),
+            },
         },
     )
 
@@ -34,6 +52,13 @@ def make_celery(flask_app) -> Celery:
 
         with flask_app.app_context():
             return deliver_due()
+
+    @celery.task(name="smartland.render_certificates")
+    def render_certificates_job() -> int:
+        from app.certificates.rendering import render_pending
+
+        with flask_app.app_context():
+            return render_pending()
 
     celery.flask_app = flask_app
     return celery

@@ -1,4 +1,5 @@
-"""CLI commands: `flask --app wsgi deploy | seed-demo | sweep | outbox | tax-result | audit verify | partner create`."""
+"""CLI commands: `flask --app wsgi deploy | seed-demo | sweep | outbox | tax-result | audit verify | partner create |
+certificates …`."""
 
 import click
 from flask import Flask
@@ -7,6 +8,10 @@ from app.extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from app.certificates.cli import group as certificates
+
+    app.cli.add_command(certificates)
+
     @app.cli.command("deploy")
     def deploy():
         """Parse, validate and store every model in processes/ (new content hash = new version)."""

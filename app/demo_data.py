@@ -64,6 +64,18 @@ DEMO_SERVICE = Service(code="demo_review", name="示范审批事项", name_en="D
                                    "required": False}])
 
 
+def office_uscc(region_code: str) -> str:
+    """A well-formed 统一社会信用代码 for a demo office (机关, 11…): the first whose organisation part and
+    check character both validate. Real offices' codes are configured by an administrator."""
+    from stdnum.cn import uscc
+
+    for last in "0123456789ABCDEFGHJKLMNPQRTUWXY":
+        first = f"11{region_code}0{region_code[2:6]}001"[:16] + last
+        if uscc.is_valid(code := first + uscc.calc_check_digit(first)):
+            return code
+    raise ValueError(region_code)
+
+
 def seed_organisation() -> dict[str, OrgUnit]:
     units = {u.code: u for u in db.session.scalars(select(OrgUnit))}
 
@@ -74,8 +86,10 @@ def seed_organisation() -> dict[str, OrgUnit]:
         return units[code]
 
     city = ensure(*CITY, Tier.CITY, None)
+    city.uscc = city.uscc or office_uscc(city.code)
     for code, name, name_en in COUNTIES:
-        ensure(code, name, name_en, Tier.COUNTY, city)
+        county = ensure(code, name, name_en, Tier.COUNTY, city)
+        county.uscc = county.uscc or office_uscc(code)
     for code, name, name_en, parent in TOWNSHIPS:
         ensure(code, name, name_en, Tier.TOWNSHIP, units[parent])
     db.session.flush()

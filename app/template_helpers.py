@@ -16,7 +16,12 @@ EVENT_KIND = {
     "completed": _l("Closed"), "material_added": _l("Materials submitted"),
     "confirmed": _l("Confirmed by a party"), "correction_requested": _l("Corrections requested"),
     "correction_fixed": _l("Corrections sent"), "visit": _l("Visit"), "outbox": _l("Message to another agency"),
+    "document": _l("Document issued"),
 }
+CERTIFICATE_STATUS = {"issued": _l("Valid"), "superseded": _l("Superseded"), "cancelled": _l("Cancelled"),
+                      "replaced": _l("Replaced")}
+CERTIFICATE_KIND = {"title": _l("Title certificate (不动产权证书)"), "proof": _l("Registration proof (不动产登记证明)")}
+RENDER_STATE = {"pending": _l("Being produced"), "ready": _l("Ready"), "failed": _l("Could not be produced")}
 CHANNEL = {"window": _l("At the window (a visit)"), "online": _l("Online"), "post": _l("By post")}
 VISIT_PURPOSE = {"submission": _l("Submitting the application"), "identity_check": _l("Identity check"),
                  "signing": _l("Signing"), "correction": _l("Bringing corrections"), "payment": _l("Payment"),
@@ -29,6 +34,7 @@ PARTY_ROLE = {
     "reg_mortgage": {"obligor": _l("Mortgagor"), "holder": _l("Lending bank")},
     "reg_mortgage_cancellation": {"obligor": _l("Owner"), "holder": _l("Lender")},
     "reg_change": {"obligor": _l("Holder as registered"), "holder": _l("Holder as now")},
+    "reg_certificate_replacement": {"holder": _l("Certificate holder")},
 }
 DUE_STATE = {"green": _l("On time"), "amber": _l("Due soon"), "red": _l("Overdue"), "none": _l("No deadline")}
 VIEW_NAMES = {"mine": _l("My tasks"), "unclaimed": _l("Unclaimed"), "due_soon": _l("Due soon"),
@@ -53,7 +59,8 @@ def register(app: Flask) -> None:
                                  VIEW_NAMES=VIEW_NAMES, TIER_NAMES=TIER_NAMES, DECISIONS=DECISIONS,
                                  RESTRICTION_KIND=RESTRICTION_KIND, CHANNEL=CHANNEL, VISIT_PURPOSE=VISIT_PURPOSE,
                                  OUTBOX_STATE=OUTBOX_STATE, DESTINATIONS=DESTINATIONS, PARTY_ROLE=PARTY_ROLE,
-                                 get_locale=get_locale)
+                                 CERTIFICATE_STATUS=CERTIFICATE_STATUS, CERTIFICATE_KIND=CERTIFICATE_KIND,
+                                 RENDER_STATE=RENDER_STATE, get_locale=get_locale)
 
     @app.template_filter("unit_name")
     def unit_name(unit) -> str:

@@ -100,6 +100,12 @@ def db_dsn() -> str:
 
 
 def server_env(tmp: Path) -> dict:
+    from config import Config
+    from documents.signing import make_development_pkcs12
+
+    key = tmp / "signing.p12"
+    if not key.exists():
+        key.write_bytes(make_development_pkcs12("长春市自然资源局", b"bench"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("S3_", "TEST_", "FLASK_"))}
     env.update({
         "PYTHONPATH": str(ROOT),
@@ -114,6 +120,10 @@ def server_env(tmp: Path) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "CELERY_BROKER_URL": "",  # no broker: nothing of a submission is queued anyway
         "IN_PROCESS_SWEEPER": "false",
+        # Production settings require the certificate font and the bureau's key at start-up.
+        "CERTIFICATE_FONT": Config.CERTIFICATE_FONT,
+        "SIGNING_P12": str(key),
+        "SIGNING_P12_PASSWORD": "bench",
     })
     return env
 

@@ -140,5 +140,24 @@ class ChangeForm(ApplicationForm):
                            holders=[PartyInput(self.new_name.data.strip(), self.new_id_number.data)])
 
 
+class ReplacementForm(ApplicationForm):
+    """换证、补证: which certificate, and whether it is damaged (exchanged) or lost (re-issued after a
+    public notice). Both materials are optional here; the application check asks for the one the
+    reason needs, counting a file kept with a draft."""
+
+    certificate_no = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=64)])
+    reason = SelectField(_l("Why a new certificate is needed"), choices=[
+        ("damaged", _l("It is damaged: exchange it")),
+        ("lost", _l("It is lost: re-issue it after a public notice of 15 working days"))])
+    id_proof = MaterialField(_l("Applicant's proof of identity"), code="id_proof", required=True)
+    damaged_cert = MaterialField(_l("The damaged certificate (for an exchange)"), code="damaged_cert")
+    loss_statement = MaterialField(_l("Loss statement (for a re-issue)"), code="loss_statement")
+
+    def to_application(self) -> Application:
+        return Application(unit_no=self.unit_no.data, office_id=self.office.data,
+                           certificate_no=self.certificate_no.data, reason=self.reason.data)
+
+
 APPLICATION_FORMS = {"reg_transfer": TransferForm, "reg_mortgage": MortgageForm,
-                     "reg_mortgage_cancellation": CancellationForm, "reg_change": ChangeForm}
+                     "reg_mortgage_cancellation": CancellationForm, "reg_change": ChangeForm,
+                     "reg_certificate_replacement": ReplacementForm}

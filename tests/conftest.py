@@ -32,8 +32,13 @@ def app(tmp_path_factory):
     options = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
+    from documents.signing import make_development_pkcs12
+
+    key = tmp_path_factory.mktemp("signing") / "test.p12"
+    key.write_bytes(make_development_pkcs12("长春市自然资源局", b"test"))
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS=options,
-                     OBJECT_STORE_DIR=str(tmp_path_factory.mktemp("objects")))
+                     OBJECT_STORE_DIR=str(tmp_path_factory.mktemp("objects")),
+                     SIGNING_P12=str(key), SIGNING_P12_PASSWORD="test")
     if app.config["OBJECT_STORE"] == "s3":
         from archive.storage import store_from_config
 

@@ -33,6 +33,7 @@ from app.extensions import db
 from app.orgs.models import User
 from tests import samples
 
+CERTS = "tests.register.test_certificates:"
 # (endpoint, method) -> the tests that exercise it. A route missing here fails test_every_route_is_covered.
 COVERAGE = {
     ("core.index", "GET"): ["test_index_sends_each_user_home"],
@@ -90,7 +91,7 @@ COVERAGE = {
     ("auth.signup", "POST"): ["tests.cases.test_portal:test_signup"],
     ("cases.log_visit", "POST"): ["tests.cases.test_portal:test_log_visit"],
     ("cases.retry_outbox", "POST"): ["tests.cases.test_portal:test_outbox_retry"],
-    ("cases.notice", "GET"): ["tests.cases.test_portal:test_notices"],
+    ("cases.document_file", "GET"): ["tests.cases.test_portal:test_notices_are_word_documents_listed_with_the_case"],
     ("api.post_message", "POST"): ["test_api_authentication", "test_api_delivers_once_and_reports_duplicates",
                                    "test_api_unknown_case_is_a_conflict", "test_api_malformed_body"],
     ("api.openapi", "GET"): ["test_court_api_is_for_tokens_not_sessions",
@@ -115,6 +116,19 @@ COVERAGE = {
         "tests.register.test_court_api:test_an_invalid_order_is_refused_with_every_problem_and_stores_nothing",
         "tests.register.test_court_api:test_an_order_for_a_unit_not_in_the_register_or_not_json_stores_nothing",
         "tests.register.test_court_api:test_tokens_and_scopes"],
+    ("certificates.verify_link", "GET"): [CERTS + "test_the_verification_page_shows_minimal_data_and_live_status"],
+    ("certificates.verify_upload", "GET"): [CERTS + "test_an_uploaded_copy_is_checked_and_each_check_logged"],
+    ("certificates.verify_upload", "POST"): [CERTS + "test_an_uploaded_copy_is_checked_and_each_check_logged",
+                                             CERTS + "test_re_signing_many_returns_at_once_and_shows_progress"],
+    ("certificates.download", "GET"): [CERTS + "test_downloads_are_for_holders_and_staff_of_the_jurisdiction",
+                                       CERTS + "test_a_mortgage_proof_is_cancelled_with_the_mortgage"],
+    ("certificates.mine", "GET"): [CERTS + "test_holders_list_their_own_certificates"],
+    ("certificates.print_view", "GET"): [CERTS + "test_the_counter_print_view_records_each_print"],
+    ("certificates.register", "GET"): [CERTS + "test_the_register_lists_the_jurisdictions_certificates",
+                                       CERTS + "test_a_character_the_font_lacks_fails_that_certificate_visibly"],
+    ("certificates.rerender", "POST"): [CERTS + "test_re_signing_many_returns_at_once_and_shows_progress"],
+    ("certificates.job_page", "GET"): [CERTS + "test_re_signing_many_returns_at_once_and_shows_progress"],
+    ("certificates.job_json", "GET"): [CERTS + "test_re_signing_many_returns_at_once_and_shows_progress"],
 }
 
 

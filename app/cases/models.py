@@ -47,6 +47,7 @@ class EventKind(enum.StrEnum):
     CORRECTION_FIXED = "correction_fixed"
     VISIT = "visit"
     OUTBOX = "outbox"  # a message to another agency was queued, delivered or gave up
+    DOCUMENT = "document"  # a notice or certificate was produced for the case
 
 
 class Channel(enum.StrEnum):
@@ -248,3 +249,22 @@ class Draft(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     service: Mapped[Service] = relationship()
+
+
+class CaseDocument(db.Model):
+    """A document the bureau produced for a case (a notice as a Word file), kept in the object store."""
+
+    __tablename__ = "case_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # documents.notices kind
+    title: Mapped[str] = mapped_column(String(200))
+    doc_no: Mapped[str] = mapped_column(String(64), default="")  # 文号
+    filename: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    object_key: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from SpiffWorkflow.util.task import TaskState
 
-from app.cases import corrections, materials, operations, progress, queues, visits
-from app.cases.models import Case, CaseEvent, CaseStatus, Channel, Material, Service, VisitPurpose
+from app.cases import corrections, documents, materials, operations, progress, queues, visits
+from app.cases.models import Case, CaseDocument, CaseEvent, CaseStatus, Channel, Material, Service, VisitPurpose
 from app.core import outbox
 from app.core.models import OutboxMessage
 from app.core import audit
@@ -253,7 +253,10 @@ def _registration(case: Case) -> dict:
     other agencies (the last two for staff only)."""
     from app.register import rules
 
+    from app.certificates.views import for_case as certificates_of
+
     found = {"parties": applications.parties(case), "corrections": corrections.history(case),
+             "documents": documents.for_case(case), "certificates": certificates_of(case),
              "open_correction": corrections.open_correction(case), "visits": visits.of(case),
              "findings": [], "outbox": [], "application": case.applicant_data.get("application", {})}
     if current_user.is_staff:
@@ -416,24 +419,16 @@ def retry_outbox(case_id: int, message_id: int):
     return redirect(url_for("cases.case_page", case_id=case_id))
 
 
-@bp.route("/cases/<int:case_id>/notices/<kind>")
+@bp.route("/cases/<int:case_id>/documents/<int:document_id>")
 @login_required
-def notice(case_id: int, kind: str):
-    """A printable notice (受理通知书, 补正材料通知书, 不予受理/不予登记告知书) for whoever may see the case.
-    Editable Word versions come with the documents library."""
+def document_file(case_id: int, document_id: int):
+    """A notice the bureau produced for the case, as the Word file it was issued as; every read is logged."""
     case = _visible_case(case_id)
-    events = _events(case)
-    if kind == "acceptance" and case.accepted_at:
-        found = {}
-    elif kind == "correction" and corrections.history(case):
-        round_no = request.args.get("round", type=int)
-        rounds = corrections.history(case)
-        found = {"correction": next((c for c in rounds if c.round == round_no), rounds[-1])}
-    elif kind == "refusal" and case.outcome in ("not_accepted", "not_registered"):
-        refusal = next((e for e in reversed(events) if e.detail.get("stage")), None)
-        found = {"reasons": refusal.note if refusal else ""}
-    else:
+    document = db.session.get(CaseDocument, document_id)
+    if document is None or document.case_id != case.id:
         abort(404)
-    audit.record("case.notice", "case", case.case_no, actor_id=current_user.id, ip=request.remote_addr or "",
-                 detail={"kind": kind})
-    return render_template("cases/notice.html", case=case, kind=kind, checklist=materials.checklist(case), **found)
+    data = documents.read(document)
+    audit.record("document.view", "case", case.case_no, actor_id=current_user.id, ip=request.remote_addr or "",
+                 detail={"document": document.id, "sha256": document.sha256})
+    return send_file(data, mimetype=document.content_type, as_attachment=True, download_name=document.filename,
+                     etag=document.sha256, max_age=0)

@@ -55,6 +55,8 @@ class OrgUnit(db.Model):
     name_en: Mapped[str] = mapped_column(String(100), default="")
     tier: Mapped[Tier] = mapped_column(_enum(Tier))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    # 统一社会信用代码 of the office: part of the e-certificate identifiers it issues.
+    uscc: Mapped[str | None] = mapped_column(String(18))
 
     parent: Mapped["OrgUnit | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["OrgUnit"]] = relationship(back_populates="parent", order_by="OrgUnit.code")

@@ -5,6 +5,7 @@ A refused application stores nothing: every check runs before the case is create
 its parties, materials and the started process are written in the request's one transaction.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, 
 
 from app.cases.models import Case, CaseParty, Channel, Draft, PartyRole, Service, Visit, VisitPurpose
 from app.cases.operations import open_case
+from app.certificates import replacement
 from app.core.clock import now_utc
 from app.engine.errors import EngineError
 from app.extensions import db
@@ -78,17 +80,21 @@ class Application:
     amount_yuan: Decimal | None = None
     contract_no: str = ""
     mortgage_key: str = ""
+    certificate_no: str = ""  # the certificate to exchange or re-issue
+    reason: str = ""  # why: damaged (换发) or lost (补发)
 
     def as_data(self) -> dict:
         """The application as kept with the case (JSON), parties apart."""
         return {"unit_no": self.unit_no, "holding": self.holding, "contract_no": self.contract_no,
-                "mortgage_key": self.mortgage_key,
+                "mortgage_key": self.mortgage_key, "certificate_no": self.certificate_no, "reason": self.reason,
                 "price_yuan": str(self.price_yuan) if self.price_yuan is not None else None,
                 "amount_yuan": str(self.amount_yuan) if self.amount_yuan is not None else None}
 
 
-def check(applicant: User, service: Service, app: Application) -> tuple[list[CaseParty], OrgUnit, object]:
-    """Every check of an application against the register; raises ApplicationRefused with all reasons."""
+def check(applicant: User, service: Service, app: Application,
+          materials: Collection[str] = ()) -> tuple[list[CaseParty], OrgUnit, object]:
+    """Every check of an application against the register; raises ApplicationRefused with all reasons.
+    `materials`: the codes of the files attached, for the checks that depend on what the applicant chose."""
     reasons: list = []
     try:
         unit_no = parse(app.unit_no).value
@@ -103,9 +109,12 @@ def check(applicant: User, service: Service, app: Application) -> tuple[list[Cas
         reasons.append(_l("Choose a service point in the county where the property lies."))
     if service.code == "reg_mortgage_cancellation":
         _cancelling_party(applicant, app, record)
+    if service.code == replacement.SERVICE_CODE:
+        reasons += _replacing_holder(applicant, app, materials)
     parties, problems = _parties(service, app, record)
     reasons += problems
-    if applicant.id_number not in {p.id_number for p in parties}:
+    # A replacement names its own reason when the applicant is not a holder of the certificate.
+    if service.code != replacement.SERVICE_CODE and applicant.id_number not in {p.id_number for p in parties}:
         reasons.append(_l("You must be one of the parties to this application (your ID number %(no)s is not among "
                           "them).", no=applicant.id_number or "—"))
     if service.code == "reg_mortgage_cancellation" and not any(
@@ -130,6 +139,21 @@ def _cancelling_party(applicant: User, app: Application, record) -> None:
         app.holders = [me]
     elif any(h.party.id_number == applicant.id_number for r in record.rights for h in r.holders):
         app.obligors = [me]
+
+
+def _replacing_holder(applicant: User, app: Application, materials: Collection[str]) -> list:
+    """换证、补证: the certificate is current, on this unit, and the applicant is a holder named on it,
+    who then applies alone as that holder; the material the chosen reason needs is attached."""
+    if app.reason not in replacement.REASONS:
+        return [_l("Say whether the certificate is damaged or lost.")]
+    app.certificate_no = replacement.normalised(app.certificate_no)
+    certificate = replacement.find(app.certificate_no)
+    problems = replacement.problems(certificate, app.certificate_no, app.unit_no, applicant.id_number or "")
+    problems += replacement.check_materials(app.reason, materials)
+    named = replacement.holder(certificate, applicant.id_number or "") if certificate is not None else None
+    if named is not None:
+        app.holders = [PartyInput(named["name"], named["id_number"])]
+    return problems
 
 
 def _parties(service: Service, app: Application, record) -> tuple[list[CaseParty], list]:
@@ -158,7 +182,7 @@ def submit(applicant: User, service: Service, app: Application, uploads: dict, s
            draft: Draft | None = None) -> Case:
     if not service.active or service.form_key == "":
         raise EngineError(_l("This service is not available at the moment."))
-    parties, office, record = check(applicant, service, app)
+    parties, office, record = check(applicant, service, app, materials=set(uploads))
     now = now_utc()
     for p in parties:  # the one who submits has confirmed by submitting
         if p.id_number == applicant.id_number:
@@ -167,6 +191,8 @@ def submit(applicant: User, service: Service, app: Application, uploads: dict, s
     title = f"{service.name}：{record.unit.location}"
     data = {"unit_no": app.unit_no, "registration_type": REGISTRATION_TYPES[service.code].value,
             "needs_confirmation": needs_confirmation}
+    if service.code == replacement.SERVICE_CODE:  # the model waits for a loss notice only for a lost one
+        data |= {"certificate_no": app.certificate_no, "reason": app.reason}
 
     def belonging(case: Case) -> list:  # written with the case, before its process starts
         for p in parties:

@@ -2,8 +2,11 @@
 documents that may stand in for each other), time limits, fee and the accepting tier.
 
 Time limits: 条例 Art 20 allows 30 working days; the bureau commits to 5 for general registration
-and mortgages and 1 for cancelling a mortgage (domain brief §1.5). Fees follow the national rule of
-80 yuan per residential case, cancellations and name changes free.
+and mortgages and 1 for cancelling a mortgage (domain brief §1.5). Exchanging or re-issuing a
+certificate is committed in 5 (10 at most); the 15 working days of a lost certificate's notice
+(细则 Art 22) come on top, moved onto the case's deadline at acceptance. Fees follow the national rule
+of 80 yuan per residential case, cancellations and name changes free; a replacement electronic
+certificate costs nothing.
 """
 
 from decimal import Decimal
@@ -65,6 +68,25 @@ SERVICES = [
      "materials": [ID_PROOF, TITLE,
                    {"code": "change_proof", "name": "姓名或身份证明变更证明", "name_en": "Proof of the change",
                     "required": True, "alternatives": ["公安机关出具的变更证明", "户口簿变更页"]}]},
+    {"code": "reg_certificate_replacement", "name": "换证、补证登记", "name_en": "Certificate exchange or re-issue",
+     "process_id": "registration_certificate_replacement", "form_key": "reg_certificate_replacement", "joint": False,
+     "statutory_days": 10, "committed_days": 5, "fee_yuan": Decimal("0"),
+     "fee_note": "不收费；电子证照免收证书工本费",
+     "fee_note_en": "Free: there is no certificate fee for an electronic certificate",
+     "registration_type": RegistrationType.OTHER,
+     "guide": "证书损坏的，由证书记载的权利人申请换发，提交损坏的证书，领取新证时交回原证书。"
+              "证书遗失的，由权利人提交遗失声明，在本局门户网站公告 15 个工作日后补发；公告期在办理时限之外另加 "
+              "15 个工作日。新证书启用新证号，原证书作废。",
+     "guide_en": "A holder named on a damaged certificate applies for an exchange with the damaged certificate and "
+                 "hands it back when the new one is issued. For a lost certificate the holder gives a loss statement; "
+                 "it is published on the bureau's website and the certificate is re-issued after 15 working days: "
+                 "the notice adds 15 working days to the time limit. The new certificate has a new number and the "
+                 "old one is void.",
+     "materials": [ID_PROOF,
+                   {"code": "damaged_cert", "name": "损坏的不动产权证书或不动产登记证明（换发）",
+                    "name_en": "The damaged certificate (exchange)", "required": False, "alternatives": []},
+                   {"code": "loss_statement", "name": "遗失声明（补发）", "name_en": "Loss statement (re-issue)",
+                    "required": False, "alternatives": []}]},
 ]
 COURT_ORDER = {"code": "reg_court_order", "name": "人民法院协助执行（查封、解封）",
                "name_en": "Court order (seizure, release)",

@@ -10,7 +10,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.cases import corrections
+from app.cases import corrections, documents, materials
 from app.cases.models import (
     Case,
     CaseParty,
@@ -21,12 +21,13 @@ from app.cases.models import (
     Visit,
     VisitPurpose,
 )
-from app.core.clock import now_utc
+from app.core.clock import LOCAL, now_utc
 from app.engine.errors import NotAllowed
 from app.engine.runtime import event
 from app.engine.scripts import current_actor, emit, handler
 from app.extensions import db
 from app.orgs.models import IdType, User
+from app.certificates import issuing, replacement
 from app.register import entry, history, rules, tax
 from app.register.models import RegistrationType, RestrictionKind, SourceDocument
 
@@ -60,6 +61,7 @@ def accept(case: Case, data: dict) -> dict:
     app = _application(case)
     unit_no = case.unit_no
     record = history.record(unit_no)
+    extra: dict = {}  # what a model's later steps need from acceptance
     if case.service_code == "reg_transfer":
         buyers = _parties(case, PartyRole.HOLDER)
         holders = [{"party_id": _register_party(p).id, "share": str(p.share) if p.share is not None else None}
@@ -86,12 +88,32 @@ def accept(case: Case, data: dict) -> dict:
                 "certificate_no": right.certificate_no,
                 "holders": [{"party_id": new.id if h.party.id_number in old else h.party_id,
                              "share": str(h.share) if h.share is not None else None} for h in right.holders]})
-    return {"accepted_at": case.accepted_at.isoformat()}
+    elif case.service_code == replacement.SERVICE_CODE:  # before the notice: a loss notice moves the deadline
+        extra = replacement.accept(case, app)
+    received = [f"{item.name}（{len(item.files)}份）" for item in materials.checklist(case) if item.files]
+    _notice(case, "acceptance", {"accepted_on": _local_day(case.accepted_at), "materials": received,
+                                 "deadline": _local_day(case.due_at or case.accepted_at)})
+    return {"accepted_at": case.accepted_at.isoformat(), **extra}
+
+
+def _local_day(at: datetime):
+    return at.astimezone(LOCAL).date()
+
+
+def _notice(case: Case, kind: str, context: dict) -> None:
+    """The Word notice recording the step's decision, stored with the case and put on its timeline."""
+    _document, timeline = documents.notice(case, kind, context, current_actor())
+    emit(timeline)
 
 
 @handler("registration.request_correction")
 def request_correction(case: Case, data: dict, items, note) -> dict:
     correction = corrections.request(case, list(items or []), note or "", current_actor())
+    reason = "未提交或不符合要求，请按办事指南的要求提交"
+    if correction.second:
+        reason += "（首次告知未列明的补充事项）"
+    _notice(case, "correction", {"items": [{"name": case.service.material(code)["name"], "reason": reason}
+                                           for code in correction.items], "note": note or ""})
     return {"round": correction.round, "items": correction.items, "second": correction.second}
 
 
@@ -100,6 +122,10 @@ def refuse(case: Case, data: dict, stage, reasons) -> dict:
     """不予受理 / 不予登记 with the reasons in writing; the end event closes the case."""
     emit(event(case, EventKind.TASK_COMPLETED, current_actor(), name=str(_l("Refusal notice")),
                detail={"stage": stage}, note=reasons or ""))
+    context = {"reasons": (reasons or "").strip() or "不符合不动产登记的法定条件"}
+    if stage == "registration":
+        context["accepted_on"] = _local_day(case.accepted_at or now_utc())
+    _notice(case, "refusal_registration" if stage == "registration" else "refusal_acceptance", context)
     return {"stage": stage, "reasons": reasons or ""}
 
 
@@ -121,6 +147,7 @@ def enter(case: Case, data: dict) -> dict:
     registrar = db.session.get(User, current_actor()) if current_actor() else None
     done = entry.enter(case, registrar, RegistrationType(data["registration_type"]), summary=case.title)
     _record_sources(case, done, data)
+    issuing.end_for_entry(case, done)  # the certificates of what this entry changed or ended are no longer current
     return {"entry_id": done.id, "entered_at": done.entered_at.isoformat()}
 
 

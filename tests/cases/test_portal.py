@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from app.cases.models import Case, CaseParty, Correction, Draft, Material, Visit
+from app.cases.models import Case, CaseDocument, CaseEvent, CaseParty, Correction, Draft, EventKind, Material, Visit
 from app.core import outbox
 from app.core.models import OutboxMessage
 from app.engine.models import HumanTask
@@ -46,7 +46,8 @@ def counts() -> tuple:
 def test_services_and_guide_are_public(ctx, browser):
     anonymous = browser()
     page = anonymous.get("/services").get_data(as_text=True)
-    for code in ("reg_transfer", "reg_mortgage", "reg_mortgage_cancellation", "reg_change"):
+    for code in ("reg_transfer", "reg_mortgage", "reg_mortgage_cancellation", "reg_change",
+                 "reg_certificate_replacement"):
         assert f'data-testid="service-{code}"' in page
     guide = anonymous.get("/services/reg_transfer")
     assert guide.status_code == 200
@@ -358,36 +359,64 @@ def test_rule_warnings_are_shown_to_the_clerk(users, units, register_units, brow
     assert "新抵押权的顺位排在其后" in page or "顺位" in page
 
 
-def test_notices(users, units, register_units, browser):
+def _word_text(data: bytes) -> str:
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def _notice(client, case, kind: str) -> str:
+    """The text of the case's latest notice of KIND, downloaded as its Word file from the case page."""
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    links = re.findall(rf'href="(/cases/{case.id}/documents/\d+)" data-kind="{kind}"', page)
+    assert links, f"no {kind} notice listed"
+    response = client.get(links[-1])
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    return _word_text(response.data)
+
+
+def test_notices_are_word_documents_listed_with_the_case(users, units, register_units, browser):
     case = _submitted_transfer(users, units, register_units, browser)
     applicant = browser("wangwei")
-    assert applicant.get(f"/cases/{case.id}/notices/acceptance").status_code == 404  # not accepted yet
+    assert 'data-testid="notices"' not in applicant.get(f"/cases/{case.id}").get_data(as_text=True)
     check(browser("zhangsan").post(f"/cases/{case.id}/confirm"), OK, redirect_to=f"/cases/{case.id}")
     db.session.rollback()
     task = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
     clerk = browser("nanling_clerk")
     clerk.post(f"/tasks/{task.id}", {"task-decision": "correct", "task-items": ["contract", "id_proof"],
                                      "task-opinion": "合同缺签字页"})
-    page = applicant.get(f"/cases/{case.id}/notices/correction").get_data(as_text=True)
-    assert "存量房买卖合同" in page
-    assert "申请人身份证明" in page
-    assert "合同缺签字页" in page
-    assert browser("changchun_dev").get(f"/cases/{case.id}/notices/correction").status_code == 404
-    assert applicant.get(f"/cases/{case.id}/notices/nonsense").status_code == 404
+    text = _notice(applicant, case, "correction")
+    assert "补正材料通知书" in text
+    assert "存量房买卖合同" in text
+    assert "申请人身份证明" in text  # every item, at once
+    assert "合同缺签字页" in text
+    assert case.case_no in text
+    document = db.session.scalars(select(CaseDocument).where(CaseDocument.case_id == case.id)).one()
+    assert browser("changchun_dev").get(f"/cases/{case.id}/documents/{document.id}").status_code == 404
+    assert applicant.get(f"/cases/{case.id}/documents/{document.id + 999}").status_code == 404
+    events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                        CaseEvent.kind == EventKind.DOCUMENT)).all()
+    assert [e.detail["document_id"] for e in events] == [document.id]  # listed on the timeline
     applicant.post(f"/cases/{case.id}/correction", {"file_contract": (io.BytesIO(samples.pdf("c")), "合同.pdf"),
                                                     "file_id_proof": (io.BytesIO(samples.pdf("i")), "身份证.pdf")})
     db.session.rollback()
     task = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
     clerk.post(f"/tasks/{task.id}", {"task-decision": "accept"})
-    page = applicant.get(f"/cases/{case.id}/notices/acceptance").get_data(as_text=True)
-    assert case.case_no in page
-    assert "受理" in page
+    text = _notice(applicant, case, "acceptance")
+    assert "受理通知书" in text
+    assert case.case_no in text
+    assert "存量房买卖合同" in text  # the materials received
     db.session.rollback()
     task = db.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
     browser("nanguan_reviewer").post(f"/tasks/{task.id}", {"task-decision": "refuse", "task-opinion": "权属有争议"})
-    page = applicant.get(f"/cases/{case.id}/notices/refusal").get_data(as_text=True)
-    assert "权属有争议" in page
-    assert 'data-testid="notices"' in applicant.get(f"/cases/{case.id}").get_data(as_text=True)
+    text = _notice(applicant, case, "refusal_registration")
+    assert "不予登记告知书" in text
+    assert "权属有争议" in text
+    assert "行政复议" in text
+    assert "行政诉讼" in text  # the remedies
 
 
 def test_a_resent_task_form_never_completes_the_next_step(users, units, register_units, browser):

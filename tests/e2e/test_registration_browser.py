@@ -110,6 +110,8 @@ def test_transfer_with_an_online_correction_to_entry_in_the_register(ctx, clock,
     from app.cases.progress import OUTCOMES, STEPS, WAITS
     from app.extensions import db
     from app.register import history
+    from app.certificates import rendering
+    from app.certificates.models import Certificate
 
     unit_no = register_units["owned"]
     wang, zhang = users["wangwei"], users["zhangsan"]
@@ -195,7 +197,7 @@ def test_transfer_with_an_online_correction_to_entry_in_the_register(ctx, clock,
     expect(correction_form).to_be_visible()
     expect(correction_form.locator("input[type='file']")).to_have_count(1)  # only what the clerk listed
     correction_form.locator("input[type='file'][name='file_contract']").set_input_files(str(new_contract))
-    expect(seller.get_by_test_id("notices").locator("a[href*='/notices/correction']")).to_have_count(1)
+    expect(seller.get_by_test_id("notices").locator("a[data-kind='correction']")).to_have_count(1)
     seller.screenshot(path=str(SCREENSHOT_DIR / "registration-correction.png"), full_page=True)
     correction_form.locator("button[type='submit']").click()
     seller.wait_for_url(re.compile(rf"/cases/{case_id}$"))
@@ -217,7 +219,7 @@ def test_transfer_with_an_online_correction_to_entry_in_the_register(ctx, clock,
     seller.goto(f"/cases/{case_id}")
     _progress(seller, WAITS["tax_result"][0])
     expect(seller.get_by_test_id("progress")).not_to_have_class(re.compile(r"\bwaits-on-you\b"))
-    expect(seller.get_by_test_id("notices").locator("a[href$='/notices/acceptance']")).to_have_count(1)
+    expect(seller.get_by_test_id("notices").locator("a[data-kind='acceptance']")).to_have_count(1)
 
     # --- 6: the tax bureau's result arrives through the partner API -------------------------------
     partner = new_page()  # a context without any session cookie: the bearer token is the only credential
@@ -258,6 +260,27 @@ def test_transfer_with_an_online_correction_to_entry_in_the_register(ctx, clock,
     seller.goto("/my/cases")
     expect(seller.locator(f"table.queue a[href$='/cases/{case_id}']")).to_have_count(1)
 
+    # --- 9: 张三 downloads his e-certificate (no visit), and anyone can check it by its QR link -----
+    assert rendering.render_pending() == 1  # the background job, run here by hand
+    buyer.goto(f"/cases/{case_id}")
+    link = buyer.get_by_test_id("certificates").get_by_test_id("certificate-download")
+    expect(link).to_have_count(1)
+    # Fetched with the page's own session: a click would start a download, which the page reports as
+    # an aborted navigation.
+    response = buyer.request.get(link.get_attribute("href"))
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/pdf"
+    copy = tmp_path / "certificate.pdf"
+    copy.write_bytes(response.body())
+    certificate = db.session.scalars(select(Certificate).where(Certificate.case_id == case_id)).one()
+    public = new_page()
+    public.goto(f"/v/{certificate.token}")
+    expect(public.get_by_test_id("certificate-status")).to_have_attribute("data-status", "issued")
+    expect(public.get_by_test_id("certificate-facts")).to_contain_text(certificate.number)
+    public.locator("input[name='pdf']").set_input_files(str(copy))
+    public.locator("[data-testid=verify-upload] button[type='submit']").click()
+    expect(public.get_by_test_id("upload-result")).to_have_attribute("data-outcome", "intact")
+
     # ... and so does the register: 张三 holds the flat now, on the corrected contract.
     case = db.session.get(Case, case_id)
     assert (case.status, case.outcome, case.paused_days) == (CaseStatus.COMPLETED, "registered", 1)
@@ -269,5 +292,5 @@ def test_transfer_with_an_online_correction_to_entry_in_the_register(ctx, clock,
     assert contracts[1].replaced_by_id is None
     settle()
 
-    for page in (seller, buyer, clerk, reviewer, registrar, partner):
+    for page in (seller, buyer, clerk, reviewer, registrar, partner, public):
         assert page.problems == [], page.url

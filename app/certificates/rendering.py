@@ -1,0 +1,203 @@
+"""Rendering and signing certificates in the background: a job boundary that commits per certificate.
+
+Issuing writes the certificate row with `render_state = pending` and returns. After that commit, the
+renderer is woken: a Celery task in production (`CERTIFICATE_RENDERING=celery`), a thread of the web
+process by default (`thread`); tests call `render_pending` themselves (`manual`). The renderer takes
+pending rows with FOR UPDATE SKIP LOCKED, so several workers can share a batch, and records each
+result with the batch's progress.
+"""
+
+import hashlib
+import logging
+import threading
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from app.certificates.models import Certificate, CertificateFile, RenderJob, RenderState
+from app.core.clock import now_utc
+from app.extensions import db
+from documents import fonts, signing
+from documents.certificates import CertificateFace, Renderer
+
+log = logging.getLogger(__name__)
+_local = threading.local()
+
+
+def renderer() -> Renderer:
+    """One renderer per thread: it keeps the parsed style sheet and the registered font."""
+    path = current_app.config["CERTIFICATE_FONT"]
+    if getattr(_local, "renderer_path", None) != path:
+        _local.renderer, _local.renderer_path = Renderer(path), path
+    return _local.renderer
+
+
+@lru_cache(maxsize=4)
+def _signer(path: str, password: str, mtime: float) -> signing.Signer:
+    return signing.Signer(Path(path).read_bytes(), password.encode() if password else None)
+
+
+def signer() -> signing.Signer:
+    """The bureau's signer, from the configured PKCS#12 file (reloaded when the file changes)."""
+    path = current_app.config["SIGNING_P12"]
+    if not path or not Path(path).is_file():
+        raise signing.KeyError_(f"no signing key at {path or '(SIGNING_P12 not set)'}: production needs the "
+                                "bureau's PKCS#12 file; `make run` creates a development key")
+    return _signer(path, current_app.config["SIGNING_P12_PASSWORD"], Path(path).stat().st_mtime)
+
+
+def trusted_certificates() -> list:
+    """The certificates whose signatures we accept as ours: the current key's and any earlier ones
+    configured in SIGNING_TRUSTED_PEM (kept after a key change so older files still verify)."""
+    from cryptography import x509
+
+    found = [signer().certificate]
+    extra = current_app.config.get("SIGNING_TRUSTED_PEM")
+    if extra and Path(extra).is_file():
+        found += x509.load_pem_x509_certificates(Path(extra).read_bytes())
+    return found
+
+
+def face_of(certificate: Certificate, verify_url: str) -> CertificateFace:
+    face = certificate.face
+    return CertificateFace(kind=certificate.kind.value, number=certificate.number, ecert_id=certificate.ecert_id,
+                           verify_url=verify_url, issuer=face["issuer"],
+                           issued_on=date.fromisoformat(face["issued_on"]),
+                           rows=tuple(tuple(row) for row in face["rows"]), notes=face.get("notes", ""))
+
+
+def verify_url(certificate: Certificate) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/v/{certificate.token}"
+
+
+def produce(certificate: Certificate) -> CertificateFile:
+    """Render, sign and store one certificate's PDF; flushes its file row and makes it current."""
+    from app.cases.materials import object_store
+
+    pdf = signer().sign(renderer().pdf(face_of(certificate, verify_url(certificate))),
+                        reason="不动产登记电子证照", location=certificate.face["issuer"])
+    digest = hashlib.sha256(pdf).hexdigest()
+    key = f"certificates/{certificate.year}/{certificate.id}/{digest}.pdf"
+    object_store().put(key, pdf, "application/pdf")  # content-addressed: a rollback leaves an unreferenced object
+    file = CertificateFile(certificate_id=certificate.id, object_key=key, sha256=digest, size=len(pdf),
+                           signer=signer().subject[:400])
+    db.session.add(file)
+    db.session.flush()
+    certificate.file_id = file.id
+    certificate.render_state = RenderState.READY
+    certificate.render_error = ""
+    return file
+
+
+def _progress(job_id: int | None, ok: bool) -> None:
+    if job_id is None:
+        return
+    column = RenderJob.done if ok else RenderJob.failed
+    db.session.execute(update(RenderJob).where(RenderJob.id == job_id).values({column.key: column + 1}))
+    job = db.session.get(RenderJob, job_id, populate_existing=True)
+    if job.done + job.failed >= job.total and job.finished_at is None:
+        job.finished_at = now_utc()
+
+
+def render_pending(limit: int | None = None) -> int:
+    """Render pending certificates one transaction each; returns how many were rendered."""
+    rendered = 0
+    while limit is None or rendered < limit:
+        certificate = db.session.scalar(
+            select(Certificate).where(Certificate.render_state == RenderState.PENDING)
+            .order_by(Certificate.id).limit(1).with_for_update(skip_locked=True))
+        if certificate is None:
+            db.session.rollback()
+            break
+        try:
+            produce(certificate)
+            ok = True
+        except (fonts.MissingGlyphs, fonts.FontMissing, signing.KeyError_, ValueError, OSError) as exc:
+            # What a person must fix (a character the font lacks, a missing key): recorded on the
+            # certificate for the register page, and the batch goes on.
+            db.session.rollback()
+            certificate = db.session.get(Certificate, certificate.id, with_for_update=True)
+            certificate.render_state = RenderState.FAILED
+            certificate.render_error = str(exc)[:2000]
+            log.warning("certificate %s could not be rendered: %s", certificate.number, exc)
+            ok = False
+        _progress(certificate.render_job_id, ok)
+        db.session.commit()
+        rendered += ok
+    return rendered
+
+
+# Waking the renderer after commit ---------------------------------------------------------------
+
+_wake = threading.Event()
+_stop = threading.Event()
+_thread_started = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def _start_thread(app) -> None:
+    global _thread
+    with _thread_started:
+        if _thread is not None and _thread.is_alive():
+            return
+
+        def loop():
+            while not _stop.is_set():
+                _wake.wait(timeout=app.config["CERTIFICATE_POLL_SECONDS"])
+                _wake.clear()
+                if _stop.is_set():
+                    break
+                with app.app_context():
+                    try:
+                        render_pending()
+                    except Exception:
+                        db.session.rollback()
+                        log.exception("certificate rendering failed")
+
+        _stop.clear()
+        _thread = threading.Thread(target=loop, name="certificate-renderer", daemon=True)
+        _thread.start()
+
+
+def stop_thread(timeout: float = 30) -> None:
+    """End the renderer thread after its current certificate (tests; a web process just exits)."""
+    _stop.set()
+    _wake.set()
+    if _thread is not None:
+        _thread.join(timeout)
+
+
+def kick(app) -> None:
+    """Have pending certificates rendered soon, without waiting for them."""
+    mode = app.config["CERTIFICATE_RENDERING"]
+    if mode == "thread":
+        _start_thread(app)
+        _wake.set()
+    elif mode == "celery":
+        from app.celery_jobs import client
+
+        try:
+            client(app).send_task("smartland.render_certificates")
+        except Exception:  # the broker is down: Celery beat's periodic run picks the rows up later
+            log.exception("could not queue certificate rendering")
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session):
+    # Any commit that queued certificates (a request, a job) wakes the renderer.
+    if session.info.pop("certificates_queued", False) and has_app_context():
+        kick(current_app._get_current_object())
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session):
+    session.info.pop("certificates_queued", None)
+
+
+def init_app(app) -> None:
+    if app.config["CERTIFICATE_RENDERING"] == "thread" and not app.testing:
+        _start_thread(app)  # also picks up rows left pending by a previous run

@@ -1,0 +1,1 @@
+"""Document rendering: certificate PDFs (weasyprint) and Word notices (python-docx). No Flask, no database."""
