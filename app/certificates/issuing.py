@@ -110,20 +110,18 @@ def issue_for_entry(case: Case, entry_id: int, actor_id: int | None) -> list[Cer
     if entry is None or entry.case_id != case.id:
         raise NotAllowed("the case has no entry in the register to issue a certificate for")
     record = history.record(case.unit_no, notations=False)
-    job = start_job(f"{case.case_no} {case.title}", actor_id)
-    issued = []
-    for right in record.rights:
-        if right.entry_id == entry.id:
-            rows, holders = title_face(record.unit, right)
-            issued.append(_new(case, entry, CertificateKind.TITLE, case.unit_no, right.key, rows, holders,
-                               actor_id, job))
     obligors = db.session.scalars(select(CaseParty).where(CaseParty.case_id == case.id,
                                                           CaseParty.role == PartyRole.OBLIGOR)).all()
-    for restriction in record.restrictions:
-        if restriction.entry_id == entry.id and restriction.kind in RESTRICTION_MATTERS:
-            rows, holders = proof_face(record.unit, restriction, obligors)
-            issued.append(_new(case, entry, CertificateKind.PROOF, case.unit_no, restriction.key, rows, holders,
-                               actor_id, job))
+    faces = [(CertificateKind.TITLE, right.key, *title_face(record.unit, right))
+             for right in record.rights if right.entry_id == entry.id]
+    faces += [(CertificateKind.PROOF, restriction.key, *proof_face(record.unit, restriction, obligors))
+              for restriction in record.restrictions
+              if restriction.entry_id == entry.id and restriction.kind in RESTRICTION_MATTERS]
+    if not faces:
+        return []
+    job = start_job(f"{case.case_no} {case.title}", actor_id)
+    issued = [_new(case, entry, kind, case.unit_no, key, rows, holders, actor_id, job)
+              for kind, key, rows, holders in faces]
     db.session.flush()
     _queued()
     return issued

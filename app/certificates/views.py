@@ -24,7 +24,7 @@ from app.core import audit
 from app.engine.runtime import event, record_change
 from app.extensions import db, limiter
 from app.orgs.models import Role
-from app.orgs.permissions import can_view_case, has_role, scope_unit_ids
+from app.orgs.permissions import has_role, scope_unit_ids
 from documents import signing
 
 bp = Blueprint("certificates", __name__)
@@ -222,7 +222,8 @@ def register():
     page = max(request.args.get("page", 1, type=int), 1)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(Certificate.id.desc()).offset((page - 1) * PAGE).limit(PAGE)).all()
-    jobs = db.session.scalars(select(RenderJob).where(RenderJob.finished_at.is_(None))
+    jobs = db.session.scalars(select(RenderJob).where(RenderJob.finished_at.is_(None),
+                                                      RenderJob.created_by_id == current_user.id)
                               .order_by(RenderJob.id.desc()).limit(10)).all()
     return render_template("certificates/register.html", rows=rows, total=total, page=page, pages=-(-total // PAGE),
                            jobs=jobs, may_rerender=_may_rerender(), args=request.args)
@@ -286,4 +287,4 @@ def job_json(job_id: int):
 def for_case(case: Case) -> list[Certificate]:
     """The certificates a case issued, for its page (holders and staff see them; others do not)."""
     rows = db.session.scalars(select(Certificate).where(Certificate.case_id == case.id).order_by(Certificate.id)).all()
-    return [c for c in rows if _may_download(c) or (current_user.is_staff and can_view_case(current_user, case))]
+    return [c for c in rows if _may_download(c)]
