@@ -6,7 +6,6 @@ is written in the same transaction as the decision it records.
 """
 
 import hashlib
-import io
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -16,6 +15,8 @@ from app.cases.models import Case, CaseDocument, CaseParty, EventKind
 from app.core.clock import LOCAL, now_utc
 from app.engine.runtime import event
 from app.extensions import db
+from app.orgs import tree
+from app.orgs.models import OrgUnit, Tier
 from documents import notices
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -28,11 +29,8 @@ LABELS = {"acceptance": _l("Notice of acceptance"), "correction": _l("Notice to 
           "refusal_registration": _l("Notice of refusal to register")}
 
 
-def _office(case: Case):
-    unit = case.jurisdiction
-    while unit.tier.value == "township":
-        unit = unit.parent
-    return unit
+def _office(case: Case) -> OrgUnit:
+    return db.session.get(OrgUnit, tree.unit_at_tier(case.jurisdiction_id, Tier.COUNTY))
 
 
 def _base(case: Case, kind: str) -> dict:
@@ -74,12 +72,3 @@ def notice(case: Case, kind: str, context: dict, actor_id: int | None) -> tuple[
 def for_case(case: Case) -> list[CaseDocument]:
     return db.session.scalars(select(CaseDocument).where(CaseDocument.case_id == case.id)
                               .order_by(CaseDocument.id)).all()
-
-
-def read(document: CaseDocument) -> io.BytesIO:
-    from app.cases.materials import object_store
-
-    data = object_store().get(document.object_key)
-    if hashlib.sha256(data).hexdigest() != document.sha256:
-        raise OSError(f"document {document.object_key} does not match its recorded checksum")
-    return io.BytesIO(data)

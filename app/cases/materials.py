@@ -82,9 +82,11 @@ def checklist(case: Case) -> list[ChecklistItem]:
                           [f for f in current if f.code == m["code"]]) for m in case.service.materials]
 
 
-def read(material: Material) -> bytes:
-    data = object_store().get(material.object_key)
-    if hashlib.sha256(data).hexdigest() != material.sha256:
+def read(stored) -> bytes:
+    """The bytes of a stored file (a material, a case document, a certificate file: anything with
+    `object_key` and `sha256`), checked against the checksum recorded when it was written."""
+    data = object_store().get(stored.object_key)
+    if hashlib.sha256(data).hexdigest() != stored.sha256:
         # Not the user's doing: the store was damaged or tampered with. The request fails loudly.
-        raise OSError(f"object {material.object_key} does not match its recorded checksum")
+        raise OSError(f"object {stored.object_key} does not match its recorded checksum")
     return data

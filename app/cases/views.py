@@ -282,15 +282,19 @@ def diagram_xml(case_id: int):
 def material_file(case_id: int, material_id: int):
     """A material's file, for those who may see the case; every read is in the audit log."""
     case = _visible_case(case_id)
-    material = db.session.get(Material, material_id)
-    if material is None or material.case_id != case.id:
+    return _stored_file(case, db.session.get(Material, material_id), "material.view", "material")
+
+
+def _stored_file(case: Case, stored, action: str, kind: str):
+    """A file kept with the case (a material or a notice), for those who may see the case; every read
+    is in the audit log. Served as a download, never rendered in our origin."""
+    if stored is None or stored.case_id != case.id:
         abort(404)
-    data = materials.read(material)
-    audit.record("material.view", "case", case.case_no, actor_id=current_user.id, ip=request.remote_addr or "",
-                 detail={"material": material.id, "sha256": material.sha256})
-    # Served as a download, never rendered in our origin; the type is the one detected at upload.
-    return send_file(io.BytesIO(data), mimetype=material.content_type, as_attachment=True,
-                     download_name=material.filename, etag=material.sha256, max_age=0)
+    data = materials.read(stored)
+    audit.record(action, "case", case.case_no, actor_id=current_user.id, ip=request.remote_addr or "",
+                 detail={kind: stored.id, "sha256": stored.sha256})
+    return send_file(io.BytesIO(data), mimetype=stored.content_type, as_attachment=True,
+                     download_name=stored.filename, etag=stored.sha256, max_age=0)
 
 
 @bp.route("/cases/<int:case_id>/suspend", methods=["POST"])
@@ -424,11 +428,4 @@ def retry_outbox(case_id: int, message_id: int):
 def document_file(case_id: int, document_id: int):
     """A notice the bureau produced for the case, as the Word file it was issued as; every read is logged."""
     case = _visible_case(case_id)
-    document = db.session.get(CaseDocument, document_id)
-    if document is None or document.case_id != case.id:
-        abort(404)
-    data = documents.read(document)
-    audit.record("document.view", "case", case.case_no, actor_id=current_user.id, ip=request.remote_addr or "",
-                 detail={"document": document.id, "sha256": document.sha256})
-    return send_file(data, mimetype=document.content_type, as_attachment=True, download_name=document.filename,
-                     etag=document.sha256, max_age=0)
+    return _stored_file(case, db.session.get(CaseDocument, document_id), "document.view", "document")

@@ -14,14 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from app.certificates.models import CertificateKind, CertificateSequence
 from app.engine.errors import NotAllowed
 from app.extensions import db
+from app.orgs import tree
 from app.orgs.models import OrgUnit, Tier
 from documents import identifiers
 
 
 def issuer_of(unit: OrgUnit) -> OrgUnit:
     """The registration authority for cases of UNIT (a township, county or the city)."""
-    while unit.tier == Tier.TOWNSHIP:
-        unit = unit.parent
+    unit = db.session.get(OrgUnit, tree.unit_at_tier(unit.id, Tier.COUNTY))
     if unit.tier == Tier.COUNTY and int(unit.code[4:6]) <= 20 and unit.parent is not None:
         return unit.parent  # a city district: the city registers
     return unit

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
+from app.cases import materials
 from app.cases.models import Case, EventKind
 from app.certificates import issuing, rendering
 from app.certificates.models import (
@@ -128,15 +129,9 @@ def _may_download(certificate: Certificate) -> bool:
 
 
 def _file(certificate: Certificate) -> bytes:
-    from app.cases.materials import object_store
-
     if certificate.render_state != RenderState.READY or certificate.file_id is None:
         abort(404)
-    file = db.session.get(CertificateFile, certificate.file_id)
-    data = object_store().get(file.object_key)
-    if hashlib.sha256(data).hexdigest() != file.sha256:
-        raise OSError(f"certificate file {file.object_key} does not match its recorded checksum")
-    return data
+    return materials.read(db.session.get(CertificateFile, certificate.file_id))
 
 
 @bp.route("/certificates/<int:certificate_id>.pdf")
