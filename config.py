@@ -34,6 +34,9 @@ class Config:
     S3_BUCKET = _env("S3_BUCKET", "smartland")
     S3_SECURE = _env("S3_SECURE", False)
     S3_REGION = _env("S3_REGION", "us-east-1")
+    # Create the bucket with object lock (WORM; MinIO can only enable it at creation) so archived
+    # packages carry compliance-mode retention and legal holds.
+    S3_OBJECT_LOCK = _env("S3_OBJECT_LOCK", False)
     # Background jobs: without a broker they run in-process (embedded column of DESIGN.md).
     CELERY_BROKER_URL = _env("CELERY_BROKER_URL", "")
     TIMER_SWEEP_SECONDS = _env("TIMER_SWEEP_SECONDS", 30)
@@ -62,6 +65,32 @@ class Config:
     CERTIFICATE_RENDERING = _env("CERTIFICATE_RENDERING", "celery" if _env("CELERY_BROKER_URL", "") else "thread")
     CERTIFICATE_POLL_SECONDS = _env("CERTIFICATE_POLL_SECONDS", 30)
     VERIFY_RATE_LIMIT = _env("VERIFY_RATE_LIMIT", "20 per minute")
+    # The electronic archive (数字档案室): the fonds (全宗号) and category (门类) of its 档号, the
+    # organisation/problem code per business family, and retention (保管期限) by rules: the first rule
+    # whose given keys (family, service, outcome) all match wins. Registration files and the register
+    # are permanent, and so are enforcement case files.
+    ARCHIVE_FONDS = _env("ARCHIVE_FONDS", "Z109")
+    ARCHIVE_CATEGORY = _env("ARCHIVE_CATEGORY", "WS")
+    ARCHIVE_ORG_CODES: ClassVar[dict] = {"registration": "BDC", "enforcement": "ZF", "market": "TDSC",
+                                         "common": "ZH"}
+    ARCHIVE_RETENTION_RULES: ClassVar[list] = [
+        {"family": "registration", "retention": "Y"},
+        {"family": "enforcement", "retention": "Y"},
+        {"family": "market", "outcome": "withdrawn", "retention": "D10"},
+        {"family": "market", "retention": "D30"},
+        {"retention": "D30"},
+    ]
+    # Object-lock retention of a permanent (Y) package: S3 needs a date, renewed before it ends.
+    ARCHIVE_PERMANENT_LOCK_YEARS = _env("ARCHIVE_PERMANENT_LOCK_YEARS", 100)
+    # Filing runs like certificate rendering: thread, celery, or manual (tests).
+    ARCHIVE_FILING = _env("ARCHIVE_FILING", "celery" if _env("CELERY_BROKER_URL", "") else "thread")
+    # Scheduled fixity audit (Celery beat), and how old an unreferenced upload must be before the sweep removes it.
+    ARCHIVE_AUDIT_HOURS = _env("ARCHIVE_AUDIT_HOURS", 24)
+    ARCHIVE_ORPHAN_GRACE_HOURS = _env("ARCHIVE_ORPHAN_GRACE_HOURS", 24)
+    # A virus scanner reading a file on standard input, exit 0 clean, 1 infected (e.g. "clamdscan --no-summary -").
+    ARCHIVE_VIRUS_SCANNER = _env("ARCHIVE_VIRUS_SCANNER", "")
+    # How long an approved access request to a record's files lasts.
+    ARCHIVE_ACCESS_DAYS = _env("ARCHIVE_ACCESS_DAYS", 7)
     PROCESSES_DIR = _env("PROCESSES_DIR", str(BASE_DIR / "processes"))
     # Sessions expire after inactivity; cookies are HTTP-only and same-site.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env("SESSION_MINUTES", 30))
@@ -95,6 +124,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", False)
     CERTIFICATE_RENDERING = "manual"
+    ARCHIVE_FILING = "manual"
 
 
 class ProductionConfig(Config):

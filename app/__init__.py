@@ -48,6 +48,9 @@ def _check_documents(app: Flask, config_name: str) -> None:
         with app.app_context():
             rendering.signer()
     rendering.init_app(app)
+    from app.records import filing
+
+    filing.init_app(app)
 
 
 def _select_locale() -> str:
@@ -91,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.certificates.views import bp as certificates_bp
     from app.core.views import bp as core_bp
     from app.orgs.views import bp as auth_bp
+    from app.records.views import bp as records_bp
     from app.register.views import bp as register_bp
 
     app.register_blueprint(core_bp)
@@ -100,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(register_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(records_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 

@@ -36,6 +36,15 @@ def make_celery(flask_app) -> Celery:
                 "task": "smartland.render_certificates",
                 "schedule": float(flask_app.config["CERTIFICATE_POLL_SECONDS"]),
             },
+            # Filing is kicked after the commit that queued it; this catches lost kicks and locks missed.
+            "file-archive": {
+                "task": "smartland.file_archive",
+                "schedule": float(flask_app.config["CERTIFICATE_POLL_SECONDS"]),
+            },
+            "audit-archive": {
+                "task": "smartland.audit_archive",
+                "schedule": float(flask_app.config["ARCHIVE_AUDIT_HOURS"]) * 3600,
+            },
         },
     )
 
@@ -59,6 +68,20 @@ def make_celery(flask_app) -> Celery:
 
         with flask_app.app_context():
             return render_pending()
+
+    @celery.task(name="smartland.file_archive")
+    def file_archive_job() -> int:
+        from app.records.filing import run_jobs
+
+        with flask_app.app_context():
+            return run_jobs()
+
+    @celery.task(name="smartland.audit_archive")
+    def audit_archive_job() -> int:
+        from app.records.auditing import run_audit
+
+        with flask_app.app_context():
+            return run_audit("schedule").failures
 
     celery.flask_app = flask_app
     return celery

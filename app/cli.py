@@ -9,8 +9,10 @@ from app.extensions import db
 
 def register_cli(app: Flask) -> None:
     from app.certificates.cli import group as certificates
+    from app.records.cli import group as archive
 
     app.cli.add_command(certificates)
+    app.cli.add_command(archive)
 
     @app.cli.command("deploy")
     def deploy():

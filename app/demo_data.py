@@ -41,6 +41,7 @@ STAFF = [
     ("nanguan_legal", "南关区法制审核 郑洁", [("220102", Role.LEGAL_REVIEWER)]),
     ("nongan_reviewer", "农安县局审核 刘洋", [("220122", Role.REVIEWER)]),
     ("nongan_registrar", "农安县局登簿 钱进", [("220122", Role.REGISTRAR)]),
+    ("nongan_archivist", "农安县局档案 韩梅", [("220122", Role.ARCHIVIST)]),
     ("chaoyang_reviewer", "朝阳区分局审核 冯雪", [("220104", Role.REVIEWER)]),
     ("chaoyang_registrar", "朝阳区分局登簿 卫东", [("220104", Role.REGISTRAR)]),
     ("guilin_clerk", "桂林街道窗口 蒋琳", [("220104001", Role.CLERK)]),

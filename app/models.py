@@ -7,3 +7,4 @@ from app.api import models as api_models  # noqa: F401
 from app.engine import models as engine_models  # noqa: F401
 from app.orgs import models as orgs_models  # noqa: F401
 from app.register import models as register_models  # noqa: F401
+from app.records import models as records_models  # noqa: F401

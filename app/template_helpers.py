@@ -16,7 +16,7 @@ EVENT_KIND = {
     "completed": _l("Closed"), "material_added": _l("Materials submitted"),
     "confirmed": _l("Confirmed by a party"), "correction_requested": _l("Corrections requested"),
     "correction_fixed": _l("Corrections sent"), "visit": _l("Visit"), "outbox": _l("Message to another agency"),
-    "document": _l("Document issued"),
+    "document": _l("Document issued"), "archive": _l("Archive"),
 }
 CERTIFICATE_STATUS = {"issued": _l("Valid"), "superseded": _l("Superseded"), "cancelled": _l("Cancelled"),
                       "replaced": _l("Replaced")}

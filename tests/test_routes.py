@@ -34,6 +34,7 @@ from app.orgs.models import User
 from tests import samples
 
 CERTS = "tests.register.test_certificates:"
+RECORDS = "tests.records.test_views:"
 # (endpoint, method) -> the tests that exercise it. A route missing here fails test_every_route_is_covered.
 COVERAGE = {
     ("core.index", "GET"): ["test_index_sends_each_user_home"],
@@ -129,6 +130,77 @@ COVERAGE = {
     ("certificates.rerender", "POST"): [CERTS + "test_re_signing_many_returns_at_once_and_shows_progress"],
     ("certificates.job_page", "GET"): [CERTS + "test_re_signing_many_returns_at_once_and_shows_progress"],
     ("certificates.job_json", "GET"): [CERTS + "test_re_signing_many_returns_at_once_and_shows_progress"],
+    # The archive: every route against no login, an applicant, staff of other roles and another county's
+    # archivist in test_who_may_use_each_page (and without a CSRF token in test_posts_without_a_csrf_token_are_refused).
+    ("records.intake", "GET"): [
+        RECORDS + "test_who_may_use_each_page",
+        RECORDS + "test_the_intake_queue_lists_closed_cases_of_the_archivists_jurisdiction",
+        RECORDS + "test_the_intake_queue_is_paginated"],
+    ("records.file_cases", "POST"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_posts_without_a_csrf_token_are_refused",
+        RECORDS + "test_filing_one_and_then_many_runs_in_a_batch_and_reports_each_code",
+        RECORDS + "test_a_bad_or_foreign_case_is_refused_and_nothing_queued"],
+    ("records.send_back", "POST"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_posts_without_a_csrf_token_are_refused",
+        RECORDS + "test_a_case_sent_back_goes_to_its_office_and_returns_when_resubmitted",
+        RECORDS + "test_a_case_waiting_in_a_batch_cannot_be_sent_back"],
+    ("records.batch_page", "GET"): [
+        RECORDS + "test_who_may_use_each_page",
+        RECORDS + "test_filing_one_and_then_many_runs_in_a_batch_and_reports_each_code",
+        RECORDS + "test_a_failed_filing_is_shown_on_the_batch_page"],
+    ("records.batch_json", "GET"): [
+        RECORDS + "test_who_may_use_each_page",
+        RECORDS + "test_filing_one_and_then_many_runs_in_a_batch_and_reports_each_code",
+        RECORDS + "test_a_failed_filing_is_shown_on_the_batch_page"],
+    ("records.catalogue", "GET"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_the_catalogue_finds_records_by_each_filter",
+        RECORDS + "test_the_catalogue_shows_only_the_users_jurisdiction",
+        RECORDS + "test_the_catalogue_shows_the_last_check_and_audit"],
+    ("records.record_page", "GET"): [
+        RECORDS + "test_who_may_use_each_page",
+        RECORDS + "test_the_record_page_describes_the_record_its_package_and_files"],
+    ("records.download_file", "POST"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_posts_without_a_csrf_token_are_refused",
+        RECORDS + "test_a_download_needs_a_purpose_and_returns_the_file_logged",
+        RECORDS + "test_staff_read_files_only_through_an_approved_request",
+        RECORDS + "test_a_refused_request_does_not_grant",
+        RECORDS + "test_an_audit_after_tampering_shows_the_failure_and_nothing_damaged_is_handed_out"],
+    ("records.download_package", "POST"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_posts_without_a_csrf_token_are_refused",
+        RECORDS + "test_the_package_download_is_a_bag_that_validates",
+        RECORDS + "test_an_audit_after_tampering_shows_the_failure_and_nothing_damaged_is_handed_out"],
+    ("records.check_page", "GET"): [
+        RECORDS + "test_who_may_use_each_page",
+        RECORDS + "test_check_now_writes_a_report_listing_the_four_properties",
+        RECORDS + "test_a_report_of_another_record_is_not_found_under_this_one"],
+    ("records.check_now", "POST"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_posts_without_a_csrf_token_are_refused",
+        RECORDS + "test_check_now_writes_a_report_listing_the_four_properties"],
+    ("records.audit_now", "POST"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_posts_without_a_csrf_token_are_refused",
+        RECORDS + "test_an_audit_after_tampering_shows_the_failure_and_nothing_damaged_is_handed_out"],
+    ("records.legal_hold", "POST"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_posts_without_a_csrf_token_are_refused",
+        RECORDS + "test_legal_hold_is_placed_and_lifted_with_reasons"],
+    ("records.request_access", "POST"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_posts_without_a_csrf_token_are_refused",
+        RECORDS + "test_staff_read_files_only_through_an_approved_request"],
+    ("records.access_page", "GET"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_staff_read_files_only_through_an_approved_request",
+        RECORDS + "test_a_refused_request_does_not_grant"],
+    ("records.decide", "POST"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_posts_without_a_csrf_token_are_refused",
+        RECORDS + "test_staff_read_files_only_through_an_approved_request",
+        RECORDS + "test_a_refused_request_does_not_grant"],
+    ("records.returns", "GET"): [
+        RECORDS + "test_who_may_use_each_page",
+        RECORDS + "test_a_case_sent_back_goes_to_its_office_and_returns_when_resubmitted"],
+    ("records.resubmit", "POST"): [
+        RECORDS + "test_who_may_use_each_page", RECORDS + "test_posts_without_a_csrf_token_are_refused",
+        RECORDS + "test_a_case_sent_back_goes_to_its_office_and_returns_when_resubmitted"],
+    ("records.audits", "GET"): [
+        RECORDS + "test_who_may_use_each_page",
+        RECORDS + "test_an_audit_after_tampering_shows_the_failure_and_nothing_damaged_is_handed_out"],
 }
 
 

@@ -48,6 +48,7 @@ class EventKind(enum.StrEnum):
     VISIT = "visit"
     OUTBOX = "outbox"  # a message to another agency was queued, delivered or gave up
     DOCUMENT = "document"  # a notice or certificate was produced for the case
+    ARCHIVE = "archive"  # filed in the archive, or sent back to the office before filing
 
 
 class Channel(enum.StrEnum):

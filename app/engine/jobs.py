@@ -50,15 +50,17 @@ def sweep_timers(limit: int = 500) -> int:
 
 
 def start_in_process_sweeper(app) -> None:
-    """The embedded column of DESIGN.md: a daemon thread instead of Celery beat (timers and the outbox)."""
+    """The embedded column of DESIGN.md: a daemon thread instead of Celery beat (timers, the outbox and
+    the archive's scheduled fixity audit)."""
 
     def loop():
         while True:
             time.sleep(app.config["TIMER_SWEEP_SECONDS"])
             with app.app_context():
                 from app.core.outbox import deliver_due
+                from app.records.auditing import run_if_due
 
-                for job in (sweep_timers, deliver_due):
+                for job in (sweep_timers, deliver_due, run_if_due):
                     try:
                         job()
                     except Exception:
