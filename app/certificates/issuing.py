@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import select
 
 from app.cases.models import Case, CaseParty, PartyRole
-from app.certificates import numbering
+from app.certificates import numbering, rendering
 from app.certificates.models import (
     Certificate,
     CertificateKind,
@@ -186,8 +186,8 @@ def rerender(certificates: list[Certificate], label: str, actor_id: int | None) 
 
 
 def _queued() -> None:
-    # Read after commit by the session listener in rendering.py, which wakes the renderer.
-    db.session.info["certificates_queued"] = True
+    # The renderer is woken when this transaction commits.
+    rendering.job.queue()
 
 
 def issued_on(certificate: Certificate) -> date:

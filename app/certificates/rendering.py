@@ -14,11 +14,11 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app, has_app_context
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from flask import current_app
+from sqlalchemy import select, update
 
 from app.certificates.models import Certificate, CertificateFile, RenderJob, RenderState
+from app.core.background import BackgroundJob
 from app.core.clock import now_utc
 from app.extensions import db
 from documents import fonts, signing
@@ -131,73 +131,7 @@ def render_pending(limit: int | None = None) -> int:
     return rendered
 
 
-# Waking the renderer after commit ---------------------------------------------------------------
-
-_wake = threading.Event()
-_stop = threading.Event()
-_thread_started = threading.Lock()
-_thread: threading.Thread | None = None
-
-
-def _start_thread(app) -> None:
-    global _thread
-    with _thread_started:
-        if _thread is not None and _thread.is_alive():
-            return
-
-        def loop():
-            while not _stop.is_set():
-                _wake.wait(timeout=app.config["CERTIFICATE_POLL_SECONDS"])
-                _wake.clear()
-                if _stop.is_set():
-                    break
-                with app.app_context():
-                    try:
-                        render_pending()
-                    except Exception:
-                        db.session.rollback()
-                        log.exception("certificate rendering failed")
-
-        _stop.clear()
-        _thread = threading.Thread(target=loop, name="certificate-renderer", daemon=True)
-        _thread.start()
-
-
-def stop_thread(timeout: float = 30) -> None:
-    """End the renderer thread after its current certificate (tests; a web process just exits)."""
-    _stop.set()
-    _wake.set()
-    if _thread is not None:
-        _thread.join(timeout)
-
-
-def kick(app) -> None:
-    """Have pending certificates rendered soon, without waiting for them."""
-    mode = app.config["CERTIFICATE_RENDERING"]
-    if mode == "thread":
-        _start_thread(app)
-        _wake.set()
-    elif mode == "celery":
-        from app.celery_jobs import client
-
-        try:
-            client(app).send_task("smartland.render_certificates")
-        except Exception:  # the broker is down: Celery beat's periodic run picks the rows up later
-            log.exception("could not queue certificate rendering")
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session):
-    # Any commit that queued certificates (a request, a job) wakes the renderer.
-    if session.info.pop("certificates_queued", False) and has_app_context():
-        kick(current_app._get_current_object())
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session):
-    session.info.pop("certificates_queued", None)
-
-
-def init_app(app) -> None:
-    if app.config["CERTIFICATE_RENDERING"] == "thread" and not app.testing:
-        _start_thread(app)  # also picks up rows left pending by a previous run
+# Woken after the commit that issued certificates (app.core.background).
+job = BackgroundJob("certificate-renderer", "CERTIFICATE_RENDERING", "smartland.render_certificates",
+                    render_pending)
+stop_thread, kick, init_app = job.stop_thread, job.kick, job.init_app

@@ -11,15 +11,13 @@ production (`ARCHIVE_FILING=celery`), or only when called (tests).
 """
 
 import logging
-import threading
 
-from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, exists, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, update
 
 from app.cases.materials import object_store
 from app.cases.models import Case, EventKind
+from app.core.background import BackgroundJob
 from app.core.clock import now_utc
 from app.engine.runtime import event as timeline_event
 from app.engine.runtime import record_change
@@ -155,7 +153,7 @@ def start_batch(cases: list[Case], actor: User) -> FilingBatch:
     for case in cases:
         db.session.add(FilingItem(batch_id=batch.id, case_id=case.id))
     db.session.flush()
-    db.session.info["archive_work_queued"] = True
+    job.queue()
     return batch
 
 
@@ -231,71 +229,6 @@ def filed_for(case_ids: list[int]) -> dict[int, str]:
                                    .where(ArchiveRecord.case_id.in_(case_ids))).all())
 
 
-# Waking the filing job after commit -------------------------------------------------------------
-
-_wake = threading.Event()
-_stop = threading.Event()
-_thread_lock = threading.Lock()
-_thread: threading.Thread | None = None
-
-
-def _start_thread(app) -> None:
-    global _thread
-    with _thread_lock:
-        if _thread is not None and _thread.is_alive():
-            return
-
-        def loop():
-            while not _stop.is_set():
-                _wake.wait(timeout=app.config["CERTIFICATE_POLL_SECONDS"])
-                _wake.clear()
-                if _stop.is_set():
-                    break
-                with app.app_context():
-                    try:
-                        run_jobs()
-                    except Exception:
-                        db.session.rollback()
-                        log.exception("archive filing failed")
-
-        _stop.clear()
-        _thread = threading.Thread(target=loop, name="archive-filer", daemon=True)
-        _thread.start()
-
-
-def stop_thread(timeout: float = 30) -> None:
-    _stop.set()
-    _wake.set()
-    if _thread is not None:
-        _thread.join(timeout)
-
-
-def kick(app) -> None:
-    mode = app.config["ARCHIVE_FILING"]
-    if mode == "thread":
-        _start_thread(app)
-        _wake.set()
-    elif mode == "celery":
-        from app.celery_jobs import client
-
-        try:
-            client(app).send_task("smartland.file_archive")
-        except Exception:  # the broker is down: beat's periodic run picks the items up later
-            log.exception("could not queue archive filing")
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session):
-    if session.info.pop("archive_work_queued", False) and has_app_context():
-        kick(current_app._get_current_object())
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session):
-    session.info.pop("archive_work_queued", None)
-
-
-def init_app(app) -> None:
-    if app.config["ARCHIVE_FILING"] == "thread" and not app.testing:
-        _start_thread(app)
-
+# Woken after the commit that queued a batch or a hold (app.core.background).
+job = BackgroundJob("archive-filer", "ARCHIVE_FILING", "smartland.file_archive", run_jobs)
+stop_thread, kick, init_app = job.stop_thread, job.kick, job.init_app

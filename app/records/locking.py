@@ -70,5 +70,7 @@ def set_hold(record: ArchiveRecord, actor, on: bool, reason: str) -> None:
     record.legal_hold_reason = reason if on else ""
     db.session.add(ArchiveEvent(record_id=record.id, case_id=record.case_id, actor_id=actor.id, reason=reason,
                                 kind="hold_on" if on else "hold_off"))
-    db.session.info["archive_work_queued"] = True
+    from app.records.filing import job
+
+    job.queue()
     db.session.flush()
