@@ -278,8 +278,8 @@ class S3Store(_ContentAddressed):
             raise LockNotSupported(f"bucket {self.bucket} exists without object lock")
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self.client.put_object(bucket_name=self.bucket, object_name=key, data=io.BytesIO(data), length=len(data),
-                               content_type=content_type)
+        # Every upload carries its SHA-256 for the server to check, not only the archive's.
+        self._write(key, data, content_type, hashlib.sha256(data).hexdigest())
 
     def get(self, key: str) -> bytes:
         response = self.client.get_object(bucket_name=self.bucket, object_name=key)

@@ -177,7 +177,9 @@ def test_s3_upload_carries_its_sha256(s3_store, monkeypatch):
 
     monkeypatch.setattr(s3_store.client._http, "urlopen", spy)
     stored = s3_store.put_content(data, content_type="application/pdf")
-    [sent] = puts
+    s3_store.put("materials/x.pdf", data, "application/pdf")  # the plain writes of materials carry it too
+    sent, plain = puts
+    assert plain["x-amz-checksum-sha256"] == digest
     assert sent["x-amz-checksum-sha256"] == digest
     signed = sent["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
     assert "x-amz-checksum-sha256" in signed
