@@ -24,16 +24,16 @@ def store(ctx):
     return object_store()
 
 
-@pytest.fixture(params=["local", "s3-locked"])
+@pytest.fixture(params=["local", "s3", "s3-locked"])
 def each_store(request, ctx, tmp_path, monkeypatch):
-    """The app running on a local directory, then on an S3 bucket with object lock: everything the
-    test does (materials, certificates, packages) goes to that store."""
+    """The app running on a local directory, on a plain S3 bucket, and on an S3 bucket with object lock
+    (versioned): everything the test does (materials, certificates, packages) goes to that store."""
     from archive.storage import LocalStore
 
     if request.param == "local":
         chosen = LocalStore(str(tmp_path / "objects"))
     else:
-        chosen = make_s3_store(request.getfixturevalue("s3_endpoint"), object_lock=True)
+        chosen = make_s3_store(request.getfixturevalue("s3_endpoint"), object_lock=request.param == "s3-locked")
     monkeypatch.setattr("archive.storage.store_from_config", lambda config: chosen)
     return chosen
 
