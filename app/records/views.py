@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import and_, func, or_, select
 
+from app.cases.materials import object_store
 from app.cases.models import Case, CaseDocument, Material, Service
 from app.certificates.models import Certificate
 from app.core.clock import now_utc
@@ -349,7 +350,19 @@ def record_page(record_id: int):
     return render_template("records/record.html", record=record, dat13=_dat13(record.archival_code), manage=manage,
                            may_read=manage or access.may_read_files(current_user, record), checks=checks,
                            latest=latest, audits=audits, mine=mine, events=events, now=now_utc(),
+                           store_locks=_store_locks(record),
                            describe=lambda p: Problem(**p).describe(locale))
+
+
+def _store_locks(record: ArchiveRecord) -> bool:
+    """Whether the store holding the package can lock it (a local directory or a bucket made without
+    object lock cannot)."""
+    store = object_store()
+    try:
+        return store.backend == record.package.backend and store.supports_lock
+    except Exception:  # the store is down: the page still shows the record
+        log.exception("could not ask the archive store about object lock")
+        return False
 
 
 def _package(record: ArchiveRecord) -> tuple[bytes | None, str]:

@@ -471,7 +471,7 @@ def test_the_record_page_describes_the_record_its_package_and_files(each_store, 
                           until=local_time(package.retain_until, "%Y-%m-%d"), since=local_time(package.locked_at))
         assert package.version_id in html
     else:
-        assert lock == zh("The local store has no object lock.")
+        assert lock == zh("This store has no object lock.")
     # Staff of the district see the record, but not the files, the log or the archivist's buttons.
     html = page(browser(REVIEWER).get(f"/records/{filed.id}"))
     assert filed.archival_code in html
