@@ -15,11 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.certificates.models import Certificate, CertificateFile, RenderJob, RenderState
-from app.core.background import BackgroundJob
-from app.core.clock import now_utc
+from app.core.background import BackgroundJob, count_progress
 from app.extensions import db
 from documents import fonts, signing
 from documents.certificates import CertificateFace, Renderer
@@ -93,16 +92,6 @@ def produce(certificate: Certificate) -> CertificateFile:
     return file
 
 
-def _progress(job_id: int | None, ok: bool) -> None:
-    if job_id is None:
-        return
-    column = RenderJob.done if ok else RenderJob.failed
-    db.session.execute(update(RenderJob).where(RenderJob.id == job_id).values({column.key: column + 1}))
-    job = db.session.get(RenderJob, job_id, populate_existing=True)
-    if job.done + job.failed >= job.total and job.finished_at is None:
-        job.finished_at = now_utc()
-
-
 def render_pending(limit: int | None = None) -> int:
     """Render pending certificates one transaction each; returns how many were rendered."""
     rendered = 0
@@ -125,7 +114,8 @@ def render_pending(limit: int | None = None) -> int:
             certificate.render_error = str(exc)[:2000]
             log.warning("certificate %s could not be rendered: %s", certificate.number, exc)
             ok = False
-        _progress(certificate.render_job_id, ok)
+        if certificate.render_job_id is not None:
+            count_progress(RenderJob, certificate.render_job_id, ok)
         db.session.commit()
         rendered += ok
     return rendered

@@ -12,9 +12,10 @@ import threading
 from collections.abc import Callable
 
 from flask import current_app, has_app_context
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
+from app.core.clock import now_utc
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,16 @@ class BackgroundJob:
     def init_app(self, app) -> None:
         if app.config[self.mode_setting] == "thread" and not app.testing:
             self._start_thread(app)  # also picks up work left queued by a previous run
+
+
+def count_progress(model, row_id: int, ok: bool) -> None:
+    """Count one item of a batch (a row of MODEL with total, done, failed, finished_at) as done or
+    failed, in SQL so concurrent workers do not lose counts; the batch finishes with its last item."""
+    column = model.done if ok else model.failed
+    db.session.execute(update(model).where(model.id == row_id).values({column.key: column + 1}))
+    batch = db.session.get(model, row_id, populate_existing=True)
+    if batch.done + batch.failed >= batch.total and batch.finished_at is None:
+        batch.finished_at = now_utc()
 
 
 @event.listens_for(Session, "after_commit")

@@ -13,11 +13,11 @@ production (`ARCHIVE_FILING=celery`), or only when called (tests).
 import logging
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
 
 from app.cases.materials import object_store
 from app.cases.models import Case, EventKind
-from app.core.background import BackgroundJob
+from app.core.background import BackgroundJob, count_progress
 from app.core.clock import now_utc
 from app.engine.runtime import event as timeline_event
 from app.engine.runtime import record_change
@@ -157,14 +157,6 @@ def start_batch(cases: list[Case], actor: User) -> FilingBatch:
     return batch
 
 
-def _progress(batch_id: int, ok: bool) -> None:
-    column = FilingBatch.done if ok else FilingBatch.failed
-    db.session.execute(update(FilingBatch).where(FilingBatch.id == batch_id).values({column.key: column + 1}))
-    batch = db.session.get(FilingBatch, batch_id, populate_existing=True)
-    if batch.done + batch.failed >= batch.total and batch.finished_at is None:
-        batch.finished_at = now_utc()
-
-
 def file_pending(limit: int | None = None) -> int:
     """File pending batch items one transaction each; returns how many were filed."""
     from app.records import locking
@@ -188,7 +180,7 @@ def file_pending(limit: int | None = None) -> int:
         except Exception as exc:  # the store is down, a file is damaged: recorded, and the batch goes on
             log.exception("filing case %s failed", item.case_id)
             ok = _fail(item.id, f"{type(exc).__name__}: {exc}")
-        _progress(item.batch_id, ok)
+        count_progress(FilingBatch, item.batch_id, ok)
         db.session.commit()
         filed += ok
         if ok:
